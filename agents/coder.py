@@ -1,0 +1,37 @@
+"""Coder, offline form: sample a fresh derivation, or mutate the parent's; compile it to source."""
+
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from archlab.agents.context import RunContext
+from archlab.agents.planner import step_rng
+from archlab.agents.state import DiscoveryState, Plan, Proposal
+from archlab.errors import InfraError
+from archlab.knowledge import store
+from archlab.spaces import Node, Space
+
+
+def code(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
+    ctx = runtime.context
+    chosen = Plan.model_validate(state["plan"])
+    rng = step_rng(ctx, state, "code")
+    if chosen.move == "explore":
+        tree, origin = ctx.space.sample(rng), "sample"
+    else:
+        tree, origin = ctx.space.mutate(_parent_tree(ctx, chosen.parents[0]), rng), "mutate"
+    return {"proposal": propose(ctx.space, tree, origin, chosen).model_dump()}
+
+
+def propose(space: Space, tree: Node, origin: str, chosen: Plan) -> Proposal:
+    return Proposal(origin=origin, parents=chosen.parents, rationale=chosen.hypothesis,
+                    source=space.compile(tree), derivation=tree.to_dict(),
+                    derivation_hash=space.canonical_hash(tree), summary=space.summary(tree))
+
+
+def _parent_tree(ctx: RunContext, parent_id: str) -> Node:
+    with ctx.session() as session:
+        parent = store.get_candidate(session=session, candidate_id=parent_id)
+    if parent is None or parent.derivation is None:
+        raise InfraError(f"parent {parent_id} has no stored derivation; the store is inconsistent")
+    return Node.from_dict(parent.derivation)

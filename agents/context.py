@@ -1,0 +1,55 @@
+"""The runtime context every node receives: services and settings, never checkpointed."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from archlab.agents.config import SearchConfig
+from archlab.evaluator.config import EvaluationConfig
+from archlab.evaluator.tasks import Task, TaskData
+from archlab.sandbox.base import Limits, Sandbox
+from archlab.spaces import Space
+
+
+@dataclass
+class RunContext:
+    run_id: str | None  # None for a one-off `archlab eval`
+    engine: Engine
+    sandbox: Sandbox
+    task: Task
+    space: Space
+    search: SearchConfig
+    evaluation: EvaluationConfig
+    limits: Limits
+    cache_dir: Path
+    seed: int = 0
+    budget_s: float | None = None
+    max_evals: int | None = None
+    used_before_s: float = 0.0  # time spent by earlier processes on this run (resume)
+    started: float = field(default_factory=time.monotonic)
+    _data: TaskData | None = None
+
+    def session(self) -> Session:
+        return Session(self.engine)
+
+    def elapsed_s(self) -> float:
+        return self.used_before_s + time.monotonic() - self.started
+
+    @property
+    def data(self) -> TaskData:
+        if self._data is None:
+            self._data = self.task.data(self.cache_dir)
+        return self._data
+
+    @property
+    def steps(self) -> int:
+        return self.evaluation.steps or self.task.spec.default_steps
+
+    @property
+    def batch_size(self) -> int:
+        return self.evaluation.batch_size or self.task.spec.batch_size

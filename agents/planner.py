@@ -1,0 +1,62 @@
+"""Planner, offline form: decide whether to stop, explore the space, or refine a tournament winner."""
+
+from __future__ import annotations
+
+import random
+import statistics
+
+from langgraph.runtime import Runtime
+
+from archlab.agents.config import SearchConfig
+from archlab.agents.context import RunContext
+from archlab.agents.state import DiscoveryState, Plan
+from archlab.knowledge import store
+
+
+def step_rng(ctx: RunContext, state: DiscoveryState, purpose: str) -> random.Random:
+    """Deterministic per (run seed, step, attempt, role): a resumed step makes the same choices."""
+    return random.Random(f"{ctx.seed}:{state.get('step', 0)}:{state.get('attempt', 0)}:{purpose}")
+
+
+def plan(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
+    ctx = runtime.context
+    reason = stop_reason(ctx, state)
+    if reason:
+        return {"done": True, "stop_reason": reason}
+    with ctx.session() as session:
+        board = store.leaderboard(session=session, run_id=ctx.run_id)
+    population = [(c.id, e.metrics["val_acc"]) for c, e in board]
+    chosen = choose_plan(population, ctx.search, step_rng(ctx, state, "plan"), ctx.space.name)
+    return {"plan": chosen.model_dump(), "proposal": None, "verdict": None, "done": False}
+
+
+def choose_plan(population: list[tuple[str, float]], cfg: SearchConfig, rng: random.Random,
+                space: str) -> Plan:
+    """Explore while the population is small (and now and then); else refine a tournament winner."""
+    if len(population) < cfg.init_population or rng.random() < cfg.explore_prob:
+        return Plan(move="explore", space=space,
+                    hypothesis=f"a fresh sample widens the population ({len(population)} evaluated)")
+    entrants = rng.sample(population, min(cfg.tournament_size, len(population)))
+    parent, score = max(entrants, key=lambda e: e[1])
+    return Plan(move="refine", parents=[parent], space=space,
+                hypothesis=f"a small change to {parent} (val {score:.3f}) can improve it")
+
+
+def stop_reason(ctx: RunContext, state: DiscoveryState) -> str | None:
+    if state.get("attempt", 0) >= ctx.search.max_attempts:
+        return f"no acceptable proposal in {ctx.search.max_attempts} attempts"
+    with ctx.session() as session:
+        trained = store.run_evaluations(session=session, run_id=ctx.run_id, stage="train")
+    if ctx.max_evals is not None and len(trained) >= ctx.max_evals:
+        return f"evaluation budget reached ({len(trained)} evaluations)"
+    if ctx.budget_s is not None:
+        remaining = ctx.budget_s - ctx.elapsed_s()
+        if remaining <= 0 or remaining < expected_step_s(trained):
+            return f"time budget reached ({ctx.elapsed_s():.0f}s of {ctx.budget_s:.0f}s)"
+    return None
+
+
+def expected_step_s(trained) -> float:
+    """A step costs about a build plus a training job; don't start one that cannot finish in time."""
+    walls = [e.wall_s for e in trained[-10:]]
+    return statistics.median(walls) * 1.1 if walls else 0.0

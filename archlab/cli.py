@@ -1,0 +1,197 @@
+"""The archlab command line. The only place that configures logging or prints."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from archlab.errors import ArchlabError, ConfigError, InfraError
+from archlab.settings import Environment, load_config, parse_duration
+from archlab.workspace import Workspace
+
+app = typer.Typer(help="archlab: agents that discover neural-network architectures.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+console = Console(stderr=True)
+out = Console()
+
+TaskOpt = Annotated[str | None, typer.Option(help="Task to search on, e.g. mnist1d.")]
+BudgetOpt = Annotated[str | None, typer.Option(help="Wall-clock budget: 5m, 90s, 1h30m.")]
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = RichHandler(console=console, show_path=False, rich_tracebacks=False)
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler],
+                        format="%(message)s", force=True)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _workspace() -> Workspace:
+    return Workspace.from_env(Environment())
+
+
+@app.command()
+def run(
+    task: TaskOpt = None,
+    budget: BudgetOpt = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="Experiment YAML file.")] = None,
+    max_evals: Annotated[int | None, typer.Option(help="Stop after this many trained candidates.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Search seed (drawn and recorded if unset).")] = None,
+    steps: Annotated[int | None, typer.Option(help="Training steps per candidate.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every candidate.")] = False,
+) -> None:
+    """Start a discovery run (offline mode: no LLM needed) and report its leaderboard."""
+    from archlab import lifecycle
+    from archlab.progress import RunProgress
+
+    _setup_logging(verbose)
+    try:
+        overrides = {"task": task, "budget": budget, "max_evals": max_evals, "seed": seed,
+                     "evaluation": {"steps": steps} if steps else None}
+        cfg = load_config(config, overrides)
+        ws = _workspace()
+        run_id = lifecycle.start_run(ws, cfg)
+    except ArchlabError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"run [bold]{run_id}[/]: task {cfg.task}, space {cfg.space}, seed {cfg.seed}")
+    _execute(ws, run_id, cfg, restart=False, progress=RunProgress(console, cfg.budget, cfg.max_evals))
+
+
+@app.command()
+def resume(
+    run_id: Annotated[str, typer.Argument(help="The run to continue (see `archlab runs`).")],
+    budget: BudgetOpt = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Continue a stopped or killed run where it left off; --budget sets a new total budget."""
+    from archlab import lifecycle
+    from archlab.progress import RunProgress
+
+    _setup_logging(verbose)
+    ws = _workspace()
+    try:
+        cfg, restart = lifecycle.prepare_resume(ws, run_id, parse_duration(budget) if budget else None)
+    except (ArchlabError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"resuming run [bold]{run_id}[/]")
+    _execute(ws, run_id, cfg, restart=restart, progress=RunProgress(console, cfg.budget, cfg.max_evals))
+
+
+def _execute(ws, run_id, cfg, *, restart, progress) -> None:
+    from archlab import lifecycle
+
+    try:
+        with progress:
+            result = lifecycle.execute(ws, run_id, cfg, restart=restart, on_update=progress.update)
+    except KeyboardInterrupt:
+        console.print(f"\nstopped. Continue with: [bold]archlab resume {run_id}[/]")
+        raise typer.Exit(130) from None
+    except InfraError as exc:
+        raise _fail(f"run {run_id} failed: {exc}", code=1) from None
+    console.print(f"run {run_id} {result.status}: {result.stop_reason or ''}")
+    _print_leaderboard(ws, run_id)
+    console.print(f"report: archlab report {run_id}")
+
+
+def _print_leaderboard(ws: Workspace, run_id: str) -> None:
+    from sqlmodel import Session
+
+    from archlab.knowledge import store
+
+    with Session(ws.engine) as session:
+        board = store.leaderboard(session=session, run_id=run_id, limit=10)
+    table = Table("#", "candidate", "params", "val acc", "test acc", "architecture", title="leaderboard")
+    for rank, (cand, ev) in enumerate(board, start=1):
+        table.add_row(str(rank), cand.id, f"{cand.params:,}", f"{ev.metrics['val_acc']:.4f}",
+                      f"{ev.metrics['test_acc']:.4f}", cand.summary[:60])
+    out.print(table)
+
+
+@app.command()
+def runs(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
+    """List runs with status, evaluations and best candidate."""
+    from archlab.listing import list_runs
+
+    rows = list_runs(_workspace())
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    table = Table("run", "status", "task", "evaluations", "best", "val acc", "test acc", "time")
+    for r in rows:
+        best = r["best"] or {}
+        table.add_row(r["run_id"], r["status"], r["task"], str(r["evaluations"]), best.get("candidate_id", "-"),
+                      _pct(best.get("val_acc")), _pct(best.get("test_acc")), f"{r['used_s']:.0f}s")
+    out.print(table)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+@app.command()
+def report(run_id: Annotated[str, typer.Argument(help="The run to report on.")]) -> None:
+    """Write .archlab/runs/<run>/report/report.md and print its path."""
+    from archlab.report import write_report
+
+    try:
+        path = write_report(_workspace(), run_id)
+    except ArchlabError as exc:
+        raise _fail(str(exc)) from None
+    out.print(str(path), highlight=False)
+
+
+@app.command("eval")
+def eval_(
+    path: Annotated[Path, typer.Argument(help="A Python file defining build_model(task).")],
+    task: TaskOpt = "mnist1d",
+    steps: Annotated[int | None, typer.Option(help="Training steps (the task's default if unset).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Evaluate one candidate file through the same sandbox and stages as a run."""
+    from archlab.oneoff import evaluate_file
+
+    _setup_logging(False)
+    try:
+        cfg = load_config(None, {"task": task, "evaluation": {"steps": steps} if steps else None})
+        result = evaluate_file(_workspace(), cfg, path)
+    except ArchlabError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        out.print_json(json.dumps(result))
+    else:
+        for key, value in result.items():
+            out.print(f"{key:>14}: {value}", highlight=False)
+    if result["status"] != "ok":
+        raise typer.Exit(1)
+
+
+@app.command()
+def doctor() -> None:
+    """Check torch, the store, the sandbox, the LLM endpoint and the embedder."""
+    from archlab.doctor import run_checks
+
+    checks = run_checks(Environment())
+    marks = {True: "[green]ok[/]", False: "[red]FAIL[/]", None: "[yellow]warn[/]"}
+    for check in checks:
+        out.print(f"{marks[check.ok]:>16}  {check.name:<9} {check.detail}", highlight=False)
+    if any(c.ok is False for c in checks):
+        raise typer.Exit(1)
+
+
+def main() -> None:  # pragma: no cover - console entry point used by `python -m archlab`
+    try:
+        app()
+    except ConfigError as exc:
+        console.print(f"error: {exc}")
+        sys.exit(2)

@@ -1,0 +1,142 @@
+"""Run lifecycle: start, execute (until budget, Ctrl-C or failure), resume."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sqlite3
+from collections.abc import Callable
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from langgraph.checkpoint.sqlite import SqliteSaver
+from sqlmodel import Session
+
+from archlab.agents.context import RunContext
+from archlab.agents.graph import build_graph
+from archlab.errors import ConfigError, InfraError
+from archlab.evaluator.tasks import get_task
+from archlab.knowledge import Run, store
+from archlab.sandbox.base import make_sandbox
+from archlab.settings import ExperimentConfig, load_config
+from archlab.spaces import load_space
+from archlab.workspace import Workspace
+
+log = logging.getLogger(__name__)
+RECURSION_LIMIT = 1_000_000  # the graph loops once per proposal; the budget, not LangGraph, ends it
+OnUpdate = Callable[[RunContext, str], None]
+
+
+def new_run_id() -> str:
+    return datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+def start_run(ws: Workspace, cfg: ExperimentConfig) -> str:
+    """Record a new run and its resolved config; nothing is written before the config is valid."""
+    run_id = new_run_id()
+    with Session(ws.engine) as session:
+        store.add_run(session=session, run=Run(id=run_id, task=cfg.task, space=cfg.space,
+                                               config=cfg.resolved(), budget_s=cfg.budget,
+                                               max_evals=cfg.max_evals, pid=os.getpid()))
+    ws.write_config(run_id, cfg.resolved())
+    return run_id
+
+
+def run_state(run: Run) -> str:
+    """The stored status, except that a 'running' run whose process is gone was killed."""
+    if run.status == "running" and run.pid is not None and not _alive(run.pid):
+        return "interrupted"
+    return run.status
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def prepare_resume(ws: Workspace, run_id: str, budget: float | None = None) -> tuple[ExperimentConfig, bool]:
+    """The run's config (budget raised if asked) and whether the graph must start a new pass."""
+    with Session(ws.engine) as session:
+        run = store.get_run(session=session, run_id=run_id)
+    if run is None:
+        raise ConfigError(f"no run {run_id!r} in {ws.root}; `archlab runs` lists them")
+    state = run_state(run)
+    if state == "running":
+        raise ConfigError(f"run {run_id} is still running (pid {run.pid})")
+    cfg = load_config(ws.config_path(run_id), {"budget": budget} if budget is not None else None)
+    restart = state == "finished"
+    if restart and budget is None:
+        raise ConfigError(f"run {run_id} finished ({run.stop_reason}); pass --budget to give it more time")
+    with Session(ws.engine) as session:
+        store.update_run(session=session, run_id=run_id, status="running", pid=os.getpid(),
+                         budget_s=cfg.budget, stop_reason=None)
+    ws.write_config(run_id, cfg.resolved())
+    return cfg, restart
+
+
+def make_context(ws: Workspace, run_id: str | None, cfg: ExperimentConfig) -> RunContext:
+    used = 0.0
+    if run_id is not None:
+        with Session(ws.engine) as session:
+            used = store.get_run(session=session, run_id=run_id).used_s
+    return RunContext(run_id=run_id, engine=ws.engine, sandbox=make_sandbox(cfg.sandbox.backend),
+                      task=get_task(cfg.task), space=load_space(cfg.space), search=cfg.search,
+                      evaluation=cfg.evaluation, limits=cfg.sandbox.limits, cache_dir=ws.cache_dir,
+                      seed=cfg.seed, budget_s=cfg.budget, max_evals=cfg.max_evals, used_before_s=used)
+
+
+@contextmanager
+def checkpointer(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, check_same_thread=False)
+    try:
+        yield SqliteSaver(conn)
+    finally:
+        conn.close()
+
+
+def execute(ws: Workspace, run_id: str, cfg: ExperimentConfig, *, restart: bool = False,
+            on_update: OnUpdate | None = None) -> Run:
+    """Drive the graph until it ends; Ctrl-C marks the run stopped, an InfraError marks it failed."""
+    ctx = make_context(ws, run_id, cfg)
+    config = {"configurable": {"thread_id": run_id}, "recursion_limit": RECURSION_LIMIT}
+    status, reason = "failed", None
+    try:
+        with checkpointer(ws.checkpoints_path) as saver:
+            graph = build_graph(saver)
+            fresh = graph.get_state(config).created_at is None
+            start = {"run_id": run_id, "step": 0, "attempt": 0} if fresh else ({"done": False} if restart else None)
+            for update in graph.stream(start, config, context=ctx, stream_mode="updates"):
+                if on_update:
+                    on_update(ctx, next(iter(update), ""))
+            final = graph.get_state(config).values
+        status, reason = "finished", final.get("stop_reason")
+    except KeyboardInterrupt:
+        status, reason = "stopped", "interrupted by the user"
+        raise
+    except InfraError as exc:
+        reason = str(exc)
+        raise
+    finally:
+        ctx.sandbox.close()
+        _finish(ws, run_id, ctx, status, reason)
+    return _get(ws, run_id)
+
+
+def _finish(ws: Workspace, run_id: str, ctx: RunContext, status: str, reason: str | None) -> None:
+    with Session(ws.engine) as session:
+        store.update_run(session=session, run_id=run_id, status=status, stop_reason=reason,
+                         used_s=ctx.elapsed_s(), pid=None)
+    log.info("run %s %s%s", run_id, status, f": {reason}" if reason else "")
+
+
+def _get(ws: Workspace, run_id: str) -> Run:
+    with Session(ws.engine) as session:
+        return store.get_run(session=session, run_id=run_id)
