@@ -26,7 +26,7 @@ def code(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
 def propose(space: Space, tree: Node, origin: str, chosen: Plan) -> Proposal:
     return Proposal(origin=origin, parents=chosen.parents, rationale=chosen.hypothesis,
                     source=space.compile(tree), derivation=tree.to_dict(),
-                    derivation_hash=space.canonical_hash(tree), summary=space.summary(tree))
+                    derivation_hash=space.hash(tree), summary=space.summary(tree))
 
 
 def _parent_tree(ctx: RunContext, parent_id: str) -> Node:
@@ -34,4 +34,4 @@ def _parent_tree(ctx: RunContext, parent_id: str) -> Node:
         parent = store.get_candidate(session=session, candidate_id=parent_id)
     if parent is None or parent.derivation is None:
         raise InfraError(f"parent {parent_id} has no stored derivation; the store is inconsistent")
-    return Node.from_dict(parent.derivation)
+    return ctx.space.load_tree(parent.derivation)
