@@ -70,7 +70,7 @@ def run(
 
 @app.command()
 def resume(
-    run_id: Annotated[str, typer.Argument(help="The run to continue (see `archlab runs`).")],
+    run_id: Annotated[str, typer.Argument(help="The run to continue (see `archlab runs`), or latest.")],
     budget: BudgetOpt = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
@@ -81,6 +81,7 @@ def resume(
     _setup_logging(verbose)
     ws = _workspace()
     try:
+        run_id = lifecycle.resolve_run_id(ws, run_id)
         cfg, restart = lifecycle.prepare_resume(ws, run_id, parse_duration(budget) if budget else None)
     except (ArchlabError, ValueError) as exc:
         raise _fail(str(exc)) from None
@@ -140,12 +141,14 @@ def _pct(value: float | None) -> str:
 
 
 @app.command()
-def report(run_id: Annotated[str, typer.Argument(help="The run to report on.")]) -> None:
+def report(run_id: Annotated[str, typer.Argument(help="The run to report on, or latest.")]) -> None:
     """Write .archlab/runs/<run>/report/report.md and print its path."""
+    from archlab.lifecycle import resolve_run_id
     from archlab.report import write_report
 
+    ws = _workspace()
     try:
-        path = write_report(_workspace(), run_id)
+        path = write_report(ws, resolve_run_id(ws, run_id))
     except ArchlabError as exc:
         raise _fail(str(exc)) from None
     out.print(str(path), highlight=False)

@@ -44,6 +44,17 @@ def start_run(ws: Workspace, cfg: ExperimentConfig) -> str:
     return run_id
 
 
+def resolve_run_id(ws: Workspace, run_id: str) -> str:
+    """`latest` names the most recently created run."""
+    if run_id != "latest":
+        return run_id
+    with Session(ws.engine) as session:
+        runs = store.list_runs(session=session)
+    if not runs:
+        raise ConfigError(f"no runs yet in {ws.root}")
+    return runs[0].id
+
+
 def run_state(run: Run) -> str:
     """The stored status, except that a 'running' run whose process is gone was killed."""
     if run.status == "running" and run.pid is not None and not _alive(run.pid):

@@ -1,0 +1,74 @@
+"""Random derivations under depth and size limits.
+
+An alternative is only taken when its shortest completion still fits the depth and node budget
+left, so near the limits the sampler falls back to the alternatives that terminate soonest, and
+every sample is within the limits by construction (no retries).
+"""
+
+from __future__ import annotations
+
+import random
+
+from archlab.spaces.analysis import spec_values
+from archlab.spaces.derivation import Node
+from archlab.spaces.grammar import Grammar
+from archlab.spaces.syntax import Call, Item, Limits, Ref, SubRule
+
+
+def sample_tree(grammar: Grammar, rng: random.Random, limits: Limits | None = None) -> Node:
+    """A random derivation of the start symbol; the same rng state gives the same tree."""
+    limits = limits or grammar.limits
+    return Sampler(grammar, rng, limits).item(
+        Ref(grammar.start, grammar.rule(grammar.start).pos), depth=1, budget=limits.max_size
+    )[0]
+
+
+class Sampler:
+    """Expands items top-down; `depth` is the depth of the node being made, `budget` its size cap."""
+
+    def __init__(self, grammar: Grammar, rng: random.Random, limits: Limits) -> None:
+        self.grammar, self.rng, self.limits = grammar, rng, limits
+        self.shortest = grammar.shortest
+
+    def fits(self, need_depth: float, need_size: float, depth: int, budget: int) -> bool:
+        return depth + need_depth - 1 <= self.limits.max_depth and need_size <= budget
+
+    def item(self, item: Item, depth: int, budget: int) -> tuple[Node, int]:
+        """The node for item and its size."""
+        if isinstance(item, Ref):
+            return self.rule(item.name, depth, budget)
+        return self.call(item, depth, budget)
+
+    def rule(self, name: str, depth: int, budget: int) -> tuple[Node, int]:
+        alternatives = self.grammar.rule(name).alternatives
+        feasible = [
+            index
+            for index, alt in enumerate(alternatives)
+            if self.fits(self.shortest.alt_depth(alt), self.shortest.alt_size(alt), depth, budget)
+        ]
+        if not feasible:  # callers only ask for what fits; reaching here is a bug in the budget sums
+            raise RuntimeError(f"no alternative of {name!r} fits depth {depth} and budget {budget}")
+        index = self.rng.choices(feasible, weights=[alternatives[i].weight for i in feasible])[0]
+        children, used = self.expand_all(list(alternatives[index].items), depth + 1, budget - 1)
+        return Node(name, index, {}, children), used + 1
+
+    def expand_all(self, items: list[Item], depth: int, budget: int) -> tuple[tuple[Node, ...], int]:
+        """Expand items left to right, reserving for each the shortest size of the items after it."""
+        nodes: list[Node] = []
+        used = 0
+        for index, item in enumerate(items):
+            reserve = sum(self.shortest.item_size(later) for later in items[index + 1 :])
+            node, node_size = self.item(item, depth, int(budget - used - reserve))
+            nodes.append(node)
+            used += node_size
+        return tuple(nodes), used
+
+    def call(self, call: Call, depth: int, budget: int) -> tuple[Node, int]:
+        params = {
+            name: self.rng.choice(spec_values(spec))
+            for name, spec in call.args
+            if not isinstance(spec, SubRule)
+        }
+        bodies: list[Item] = [Ref(spec.rule, spec.pos) for _, spec in call.args if isinstance(spec, SubRule)]
+        children, used = self.expand_all(bodies, depth + 1, budget - 1)
+        return Node(call.block, None, params, children), used + 1
