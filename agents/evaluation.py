@@ -7,6 +7,7 @@ import hashlib
 import logging
 
 from archlab.agents.context import RunContext
+from archlab.errors import SandboxError
 from archlab.knowledge import Candidate, Evaluation, store
 from archlab.sandbox.base import Job, JobResult, JobStatus
 
@@ -21,7 +22,7 @@ def run_build(ctx: RunContext, candidate: Candidate) -> Evaluation:
     """Build and fingerprint in the sandbox; fills the candidate's fingerprint and cost on success."""
     job = Job(stage="build", source=candidate.source, task=ctx.task.spec.model_dump(),
               params={"seed": ctx.evaluation.seed, "device": ctx.evaluation.device}, limits=ctx.limits)
-    result = ctx.sandbox.run(job)
+    result = _checked(ctx.sandbox.run(job))
     if result.status == JobStatus.OK:
         m = result.metrics
         candidate.graph_hash, candidate.probe_hash = m["graph_hash"], m["probe_hash"]
@@ -45,9 +46,16 @@ def run_train(ctx: RunContext, candidate: Candidate) -> Evaluation:
               params={"steps": ctx.steps, "batch_size": ctx.batch_size, "lr": ctx.evaluation.lr,
                       "seed": ctx.evaluation.seed, "device": ctx.evaluation.device, "data": "data.npz"},
               files={"data.npz": ctx.task.job_inputs(ctx.cache_dir)}, limits=ctx.limits)
-    result = _score(ctx, ctx.sandbox.run(job))
+    result = _score(ctx, _checked(ctx.sandbox.run(job)))
     return _record(ctx, candidate, result, stage="train", fidelity=ctx.steps,
                    fingerprint=candidate.fingerprint)
+
+
+def _checked(result: JobResult) -> JobResult:
+    """An infra_error is the sandbox's fault, not the candidate's: it stops the run, loudly."""
+    if result.status == JobStatus.INFRA_ERROR:
+        raise SandboxError(f"the sandbox worker could not run: {result.error}")
+    return result
 
 
 def _score(ctx: RunContext, result: JobResult) -> JobResult:

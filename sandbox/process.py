@@ -1,0 +1,322 @@
+"""ProcessSandbox: each job in a fresh worker process, in its own process group and temp work dir.
+
+What holds, and how (see `describe()` for what is active on this machine):
+
+- wall clock: a host-side deadline; on expiry the whole process group gets SIGKILL, which a
+  candidate cannot ignore, and forked children go with it.
+- memory: RLIMIT_AS per process makes a large allocation fail inside the worker (reported as
+  out_of_memory). It is per process, so a host-side watchdog also sums the proportional set size of
+  the whole group and kills it past the limit. CUDA reserves huge virtual ranges, so jobs that may
+  use a GPU get only the watchdog.
+- processes: RLIMIT_NPROC where it is enforced (not as root), and the watchdog counts the group.
+- file size: RLIMIT_FSIZE (Python ignores SIGXFSZ, so a large write raises in the candidate).
+- threads: OMP/MKL/OpenBLAS variables here, torch.set_num_threads in the worker.
+- environment: an allow-list; HOME and TMPDIR point into the work dir.
+- output: stdout/stderr drained by threads into bounded tails; the result comes back as a file.
+
+Not isolated: the filesystem and the network. A candidate can read what this user can read;
+use a container backend for untrusted code from outside.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from archlab.errors import SandboxError
+from archlab.sandbox import procfs
+from archlab.sandbox.base import Job, JobResult, JobStatus, Limits
+from archlab.sandbox.streams import TailReader
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.05
+WATCH_EVERY = 5  # polls between group scans: /proc is read every 0.25 s, not every 0.05 s
+OOM_NEAR = 0.9  # a bare SIGKILL with the peak this close to the limit is the kernel's OOM killer
+ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "CUDA_VISIBLE_DEVICES")
+NPROC_HEADROOM = 32  # RLIMIT_NPROC counts threads too; torch and OpenMP pools need some
+
+
+@dataclass
+class _Watch:
+    """What the wait loop saw while the worker ran."""
+
+    started: bool = False
+    reason: str | None = None  # "timeout", "memory" or "procs" when we killed the group
+    peak_group_kb: int = 0
+
+
+class ProcessSandbox:
+    name = "process"
+
+    def __init__(self) -> None:
+        self._live: dict[int, subprocess.Popen[bytes]] = {}
+        self._lock = threading.Lock()
+        self.last_pgid: int | None = None  # for tests and diagnostics: the group of the latest job
+        # Interpreter exit (even after an unhandled Ctrl-C) must not leave a job running.
+        self._finalizer = weakref.finalize(self, _kill_groups, self._live, self._lock)
+
+    def __enter__(self) -> ProcessSandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run(self, job: Job) -> JobResult:
+        started = time.monotonic()
+        workdir = Path(tempfile.mkdtemp(prefix="archlab-job-"))
+        try:
+            _prepare(workdir, job)
+            proc = self._spawn(workdir, job)
+            out = TailReader(proc.stdout, job.limits.output_cap_kb * 1024)  # type: ignore[arg-type]
+            err = TailReader(proc.stderr, job.limits.output_cap_kb * 1024)  # type: ignore[arg-type]
+            try:
+                watch = _wait(proc, workdir, job.limits, started)
+                watch.started = watch.started or (workdir / "started").exists()
+            finally:
+                wait_status, rusage = self._end(proc)
+            tails = {"stdout_tail": out.finish(), "stderr_tail": err.finish()}
+            return _judge(watch, wait_status, rusage, workdir, job.limits, tails, time.monotonic() - started)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def describe(self) -> dict[str, str]:
+        root = os.geteuid() == 0
+        nproc = "not enforced (running as root)" if root else "RLIMIT_NPROC (per user: tasks now + max_procs)"
+        return {
+            "name": self.name,
+            "isolation": "own process group and temp work dir per job; scrubbed environment",
+            "wall_clock": "host deadline, then SIGKILL to the whole process group",
+            "memory": "RLIMIT_AS per process (CPU jobs) + watchdog on the group's PSS",
+            "max_procs": f"watchdog counts the group; {nproc}",
+            "file_size": "RLIMIT_FSIZE",
+            "threads": "OMP/MKL/OPENBLAS_NUM_THREADS + torch.set_num_threads",
+            "output": "bounded stdout/stderr tails; result through a file",
+            "rlimits": "settable back up by a root candidate" if root else "hard limits",
+            "filesystem": "not isolated: readable and writable as this user",
+            "network": "not isolated",
+            "procfs_watchdog": "active" if procfs.procfs_available() else "unavailable (no /proc)",
+        }
+
+    def close(self) -> None:
+        _kill_groups(self._live, self._lock)
+
+    def _spawn(self, workdir: Path, job: Job) -> subprocess.Popen[bytes]:
+        limits = _rlimits(job)
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "archlab.sandbox.worker", str(workdir)],
+                cwd=workdir, env=_child_env(workdir, job.limits), stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                preexec_fn=lambda: _apply_rlimits(limits),  # noqa: PLW1509 - only setrlimit syscalls run
+            )
+        except OSError as exc:
+            raise SandboxError(f"cannot start the sandbox worker: {exc}") from exc
+        with self._lock:
+            self._live[proc.pid] = proc
+        self.last_pgid = proc.pid  # start_new_session: the worker leads its own group
+        log.debug("job %s started as pid %d in %s", job.stage, proc.pid, workdir)
+        return proc
+
+    def _end(self, proc: subprocess.Popen[bytes]) -> tuple[int, Any]:
+        """Kill what is left of the group, then reap the worker and return its status and rusage.
+
+        The worker is still unreaped here (a zombie at worst), so its pid, which is the group id,
+        cannot have been reused: killpg reaches only this job's processes.
+        """
+        _killpg(proc.pid)
+        _await_group_death(proc.pid)
+        _, wait_status, rusage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(wait_status)  # tell Popen not to wait again
+        with self._lock:
+            self._live.pop(proc.pid, None)
+        return wait_status, rusage
+
+
+def _prepare(workdir: Path, job: Job) -> None:
+    (workdir / "home").mkdir()
+    (workdir / "tmp").mkdir()
+    (workdir / "candidate.py").write_text(job.source)
+    for name, src in job.files.items():
+        # A copy, not a hardlink: a hardlink shares the inode, and the candidate could rewrite the
+        # host's cached file for every later job.
+        try:
+            shutil.copyfile(src, workdir / name)
+        except OSError as exc:
+            raise SandboxError(f"cannot place job file {name!r} from {src}: {exc}") from exc
+    spec = {"stage": job.stage, "task": job.task, "params": job.params, "threads": job.limits.threads}
+    (workdir / "job.json").write_text(json.dumps(spec))
+
+
+def _child_env(workdir: Path, limits: Limits) -> dict[str, str]:
+    env = {k: os.environ[k] for k in ENV_ALLOW if k in os.environ}
+    threads = str(limits.threads)
+    env.update(
+        HOME=str(workdir / "home"), TMPDIR=str(workdir / "tmp"),
+        OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads,
+        MALLOC_ARENA_MAX="2",  # each glibc arena reserves 64 MB of address space, which RLIMIT_AS counts
+        PYTHONNOUSERSITE="1", PYTHONDONTWRITEBYTECODE="1",
+    )
+    return env
+
+
+def _rlimits(job: Job) -> dict[int, int]:
+    """Limits for the child, computed here because preexec_fn should do no more than set them."""
+    lim = job.limits
+    out = {resource.RLIMIT_FSIZE: lim.file_size_mb << 20}
+    if not _may_use_gpu(job):
+        out[resource.RLIMIT_AS] = lim.memory_mb << 20
+    if os.geteuid() != 0:  # RLIMIT_NPROC is per user and ignored for root
+        out[resource.RLIMIT_NPROC] = procfs.user_tasks(os.getuid()) + lim.max_procs + NPROC_HEADROOM
+    return out
+
+
+def _may_use_gpu(job: Job) -> bool:
+    if job.params.get("device", "auto") == "cpu":
+        return False
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    return visible not in ("", "-1") and Path("/dev/nvidiactl").exists()
+
+
+def _apply_rlimits(limits: dict[int, int]) -> None:
+    for which, value in limits.items():
+        resource.setrlimit(which, (value, value))
+
+
+def _wait(proc: subprocess.Popen[bytes], workdir: Path, limits: Limits, started: float) -> _Watch:
+    """Poll until the worker exits (left unreaped) or we decide to kill its group."""
+    watch, deadline, tick = _Watch(), started + limits.wall_s, 0
+    while os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
+        watch.started = watch.started or (workdir / "started").exists()
+        if time.monotonic() >= deadline:
+            watch.reason = "timeout"
+            break
+        if tick % WATCH_EVERY == 0 and procfs.procfs_available():
+            watch.reason = _check_group(proc.pid, limits, watch)
+            if watch.reason:
+                break
+        tick += 1
+        time.sleep(POLL_S)
+    return watch
+
+
+def _check_group(pgid: int, limits: Limits, watch: _Watch) -> str | None:
+    members = procfs.group_members(pgid)
+    used_kb = procfs.group_memory_kb(members)
+    watch.peak_group_kb = max(watch.peak_group_kb, used_kb)
+    if used_kb > limits.memory_mb * 1024:
+        return "memory"
+    return "procs" if len(members) > limits.max_procs else None
+
+
+def _judge(watch: _Watch, wait_status: int, rusage: Any, workdir: Path, limits: Limits,
+           tails: dict[str, str], wall_s: float) -> JobResult:
+    """Turn what happened into a JobResult; the order is which explanation wins."""
+    peak_mb = max(rusage.ru_maxrss / 1024, watch.peak_group_kb / 1024)  # ru_maxrss is in KB on Linux
+    artifacts = {k: v for k, v in tails.items() if v}
+    base: dict[str, Any] = {"wall_s": wall_s, "peak_memory_mb": peak_mb, "artifacts": artifacts}
+    if watch.reason == "timeout":
+        return JobResult(status=JobStatus.TIMEOUT,
+                         error=f"exceeded the wall-clock limit of {limits.wall_s:g} s", **base)
+    if watch.reason == "memory":
+        return JobResult(status=JobStatus.OUT_OF_MEMORY, error=f"the job's processes held more than "
+                         f"{limits.memory_mb} MB (watchdog)", **base)
+    if watch.reason == "procs":
+        return JobResult(status=JobStatus.CANDIDATE_ERROR,
+                         error=f"ran more than {limits.max_procs} processes at once; killed", **base)
+    reported = _read_result(workdir / "result.json", limits)
+    if reported is not None:
+        return _from_report(reported, base)
+    return _from_exit(watch, wait_status, peak_mb, limits, base)
+
+
+def _read_result(path: Path, limits: Limits) -> dict[str, Any] | None:
+    try:
+        if path.stat().st_size > limits.file_size_mb << 20:
+            return {"status": "candidate_error", "error": "result.json is larger than the file-size limit"}
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        return {"status": "candidate_error", "error": f"result.json is unreadable: {exc}"}
+    if not isinstance(data, dict):
+        return {"status": "candidate_error", "error": "result.json holds no JSON object"}
+    return data
+
+
+def _from_report(reported: dict[str, Any], base: dict[str, Any]) -> JobResult:
+    try:
+        status = JobStatus(reported.get("status"))
+    except ValueError:
+        status, reported = JobStatus.CANDIDATE_ERROR, {"error": f"bad status {reported.get('status')!r}"}
+    if reported.get("traceback"):
+        base["artifacts"]["traceback"] = str(reported["traceback"])
+    error = reported.get("error")
+    if status is JobStatus.INFRA_ERROR:
+        log.warning("sandbox worker is broken: %s", error)
+    return JobResult(status=status, metrics=_dict(reported.get("metrics")),
+                     outputs=_dict(reported.get("outputs")), error=_one_line(error), **base)
+
+
+def _from_exit(watch: _Watch, wait_status: int, peak_mb: float, limits: Limits,
+               base: dict[str, Any]) -> JobResult:
+    if os.WIFSIGNALED(wait_status):
+        sig = os.WTERMSIG(wait_status)
+        if sig == signal.SIGKILL and peak_mb >= OOM_NEAR * limits.memory_mb:
+            return JobResult(status=JobStatus.OUT_OF_MEMORY, error=f"killed by SIGKILL at {peak_mb:.0f} MB, "
+                             f"near the {limits.memory_mb} MB limit (kernel OOM killer?)", **base)
+        return JobResult(status=JobStatus.KILLED, error=f"killed by {signal.Signals(sig).name}", **base)
+    code = os.waitstatus_to_exitcode(wait_status)
+    if not watch.started:
+        log.warning("sandbox worker did not start (exit code %d)", code)
+        error = f"the sandbox worker did not start (exit code {code}); see stderr_tail"
+        return JobResult(status=JobStatus.INFRA_ERROR, error=error, **base)
+    error = f"the worker exited with code {code} without a result (os._exit or sys.exit?)"
+    return JobResult(status=JobStatus.CANDIDATE_ERROR, error=error, **base)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _one_line(text: Any, limit: int = 500) -> str | None:
+    if text is None:
+        return None
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _killpg(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # the group is already empty
+
+
+def _await_group_death(pgid: int, timeout: float = 2.0) -> None:
+    """SIGKILL is delivered asynchronously: wait until no member still runs, so that when run()
+    returns, nothing of the job does."""
+    deadline = time.monotonic() + timeout
+    while procfs.procfs_available() and procfs.group_members(pgid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _kill_groups(live: dict[int, subprocess.Popen[bytes]], lock: threading.Lock) -> None:
+    with lock:
+        pgids = list(live)
+    for pgid in pgids:
+        log.info("killing sandbox job group %d", pgid)
+        _killpg(pgid)

@@ -1,0 +1,76 @@
+"""Reading process groups from Linux /proc: who is in a group, how much memory it holds.
+
+rlimits act per process, so a job that forks escapes a per-process memory cap; the process
+sandbox's watchdog uses these to see the whole group.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROC = Path("/proc")
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """Fields of /proc/PID/stat after the command name (which may itself hold spaces and ')')."""
+    try:
+        text = (PROC / str(pid) / "stat").read_text()
+    except OSError:  # gone between listing and reading
+        return None
+    return text[text.rfind(")") + 2:].split()
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes whose process group is pgid."""
+    members = []
+    for entry in os.scandir(PROC):
+        if not entry.name.isdigit():
+            continue
+        fields = _stat_fields(int(entry.name))
+        # fields[0] is the state, fields[2] the process group (stat fields 3 and 5).
+        if fields and fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(entry.name))
+    return members
+
+
+def is_alive(pid: int) -> bool:
+    """Whether pid exists and is not a zombie."""
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def memory_kb(pid: int) -> int:
+    """Proportional set size of pid: shared pages split among sharers, so a group's sum is honest.
+
+    A forked child shares its parent's pages; summing RSS would count them once per child.
+    Falls back to RSS where smaps_rollup is missing.
+    """
+    try:
+        for line in (PROC / str(pid) / "smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    fields = _stat_fields(pid)
+    return int(fields[21]) * os.sysconf("SC_PAGE_SIZE") // 1024 if fields else 0
+
+
+def group_memory_kb(members: list[int]) -> int:
+    return sum(memory_kb(pid) for pid in members)
+
+
+def user_tasks(uid: int) -> int:
+    """Tasks (threads) this uid runs now: what RLIMIT_NPROC counts against."""
+    count = 0
+    for entry in os.scandir(PROC):
+        try:
+            if entry.name.isdigit() and entry.stat().st_uid == uid:
+                count += len(os.listdir(PROC / entry.name / "task"))
+        except OSError:
+            continue
+    return count
+
+
+def procfs_available() -> bool:
+    return (PROC / "self" / "stat").exists()

@@ -1,0 +1,90 @@
+"""`python -m archlab.sandbox.worker WORKDIR`: runs one stage on a candidate, inside the sandbox.
+
+Reads `job.json` and `candidate.py` from WORKDIR and writes `result.json` there (tmp then rename, so
+the host never reads half a file). The result travels through a file, not stdout, so whatever the
+candidate prints cannot break the protocol.
+
+Only the standard library is imported at module level: the first thing this process does is write
+the `started` marker, so the host can tell "the worker never ran" (our fault) from "the candidate
+killed the worker" (its fault).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+TRACEBACK_CHARS = 4000
+OOM_MARKERS = ("can't allocate memory", "cannot allocate memory", "out of memory")
+
+
+def main(argv: list[str]) -> int:
+    workdir = Path(argv[1])
+    (workdir / "started").touch()
+    job = json.loads((workdir / "job.json").read_text())
+    try:
+        run_stage, candidate_error = _import_runtime(int(job.get("threads", 1)))
+    except BaseException as exc:  # noqa: BLE001 - any import failure means the worker is broken
+        _write(workdir, _failure("infra_error", f"worker could not import archlab/torch: {_line(exc)}"))
+        return 0
+    try:
+        out = run_stage(job["stage"], workdir / "candidate.py", job["task"], job.get("params", {}), workdir)
+        result = {"status": "ok", "metrics": out.get("metrics", {}), "outputs": out.get("outputs", {})}
+    except BaseException as exc:  # noqa: BLE001 - whatever the candidate raised is recorded, not fatal
+        result = _classify(exc, candidate_error)
+    _write(workdir, result)
+    return 0
+
+
+def _import_runtime(threads: int) -> tuple[Any, type[BaseException]]:
+    """torch with its thread count fixed, and the stage runner."""
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.set_num_interop_threads(threads)  # must happen before any parallel work starts
+    from archlab.errors import CandidateError
+    from archlab.evaluator.stages import run_stage
+
+    return run_stage, CandidateError
+
+
+def _classify(exc: BaseException, candidate_error: type[BaseException]) -> dict[str, Any]:
+    if _is_oom(exc):
+        return _failure("out_of_memory", _line(exc), exc)
+    if isinstance(exc, candidate_error):
+        return _failure("candidate_error", str(exc) or type(exc).__name__, exc)
+    return _failure("candidate_error", _line(exc), exc)
+
+
+def _is_oom(exc: BaseException) -> bool:
+    if isinstance(exc, MemoryError):
+        return True
+    return isinstance(exc, RuntimeError) and any(m in str(exc).lower() for m in OOM_MARKERS)
+
+
+def _failure(status: str, error: str, exc: BaseException | None = None) -> dict[str, Any]:
+    tb = "".join(traceback.format_exception(exc))[-TRACEBACK_CHARS:] if exc is not None else None
+    return {"status": status, "metrics": {}, "outputs": {}, "error": error, "traceback": tb}
+
+
+def _line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _write(workdir: Path, result: dict[str, Any]) -> None:
+    tmp = workdir / "result.json.tmp"
+    try:
+        text = json.dumps(result, allow_nan=True)
+    except (TypeError, ValueError) as exc:  # a stage returning something JSON cannot hold
+        text = json.dumps(_failure("candidate_error", f"result is not JSON: {_line(exc)}"))
+    tmp.write_text(text)
+    os.replace(tmp, workdir / "result.json")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
