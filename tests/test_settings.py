@@ -58,8 +58,8 @@ def test_negative_budget():
 
 
 def test_malformed_yaml_says_where(tmp_path):
-    with pytest.raises(ConfigError, match=r"malformed YAML: line 2"):
-        load_config(write(tmp_path, "task: mnist1d\nbudget: [5m\n"))
+    with pytest.raises(ConfigError, match=r"malformed YAML: line 2, column 10: mapping values are not allowed"):
+        load_config(write(tmp_path, "task: mnist1d\nbudget: a: b\n"))
 
 
 def test_unknown_key_and_bad_nested_value(tmp_path):
