@@ -115,7 +115,7 @@ def _print_leaderboard(ws: Workspace, run_id: str) -> None:
     table = Table("#", "candidate", "params", "val acc", "test acc", "architecture", title="leaderboard")
     for rank, (cand, ev) in enumerate(board, start=1):
         table.add_row(str(rank), cand.id, f"{cand.params:,}", f"{ev.metrics['val_acc']:.4f}",
-                      f"{ev.metrics['test_acc']:.4f}", cand.summary[:60])
+                      f"{ev.metrics['test_acc']:.4f}", cand.summary)
     out.print(table)
 
 

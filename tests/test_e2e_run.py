@@ -121,3 +121,37 @@ def test_eval_a_broken_model(tmp_path):
     assert result.returncode == 1
     data = json.loads(result.stdout)
     assert data["status"] == "candidate_error" and "no layers yet" in data["error"]
+
+
+def worker_pids() -> set[int]:
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"archlab.sandbox.worker" in cmdline:
+                pids.add(int(entry.name))
+    return pids
+
+
+def test_ctrl_c_stops_cleanly_and_resume_continues(tmp_path):
+    ws = tmp_path / "ws"
+    before = worker_pids()
+    proc = start(ws, "run", "--max-evals", "2", "--steps", "1000", "--seed", "5")
+    try:
+        wait_for(lambda: bool(worker_pids() - before), timeout=60)  # a job is in flight
+        time.sleep(1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "archlab resume" in err
+    wait_for(lambda: not (worker_pids() - before), timeout=5)  # no job left behind
+    row = json.loads(archlab(ws, "runs", "--json").stdout)[0]
+    assert row["status"] == "stopped"
+    again = archlab(ws, "resume", "latest", "--budget", "1s")  # too little time: stops at once, cleanly
+    assert again.returncode == 0, again.stderr
+    assert json.loads(archlab(ws, "runs", "--json").stdout)[0]["status"] == "finished"
