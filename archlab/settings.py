@@ -28,7 +28,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from archlab.agents.config import SearchConfig
 from archlab.errors import ConfigError
 from archlab.evaluator.config import EvaluationConfig
-from archlab.evaluator.tasks import TASKS, get_task
+from archlab.evaluator.tasks import TASKS
 from archlab.sandbox.base import Limits
 from archlab.spaces import list_spaces
 
@@ -97,10 +97,6 @@ class ExperimentConfig(BaseSettings):
 
     def resolved(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
-
-    @property
-    def task_spec(self):
-        return get_task(self.task).spec
 
 
 def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> ExperimentConfig:

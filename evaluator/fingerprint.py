@@ -55,11 +55,11 @@ def _describe(module: nn.Module) -> str:
 
 
 def _module_lines(model: nn.Module) -> list[str]:
-    lines = [f"{depth(name)}:{_describe(m)}" for name, m in model.named_modules()]
+    lines = [f"{_depth(name)}:{_describe(m)}" for name, m in model.named_modules()]
     return lines + [str(tuple(p.shape)) for p in model.parameters()]
 
 
-def depth(name: str) -> int:
+def _depth(name: str) -> int:
     return 0 if not name else name.count(".") + 1
 
 
