@@ -17,14 +17,15 @@ def code(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
     chosen = Plan.model_validate(state["plan"])
     rng = step_rng(ctx, state, "code")
     if chosen.move == "explore":
-        tree, origin = ctx.space.sample(rng), "sample"
+        tree, origin, how = ctx.space.sample(rng), "sample", "fresh sample"
     else:
-        tree, origin = ctx.space.mutate(_parent_tree(ctx, chosen.parents[0]), rng), "mutate"
-    return {"proposal": propose(ctx.space, tree, origin, chosen).model_dump()}
+        tree, move = ctx.space.mutate_with_move(_parent_tree(ctx, chosen.parents[0]), rng)
+        origin, how = "mutate", f"mutation: {move}"
+    return {"proposal": propose(ctx.space, tree, origin, chosen, how).model_dump()}
 
 
-def propose(space: Space, tree: Node, origin: str, chosen: Plan) -> Proposal:
-    return Proposal(origin=origin, parents=chosen.parents, rationale=chosen.hypothesis,
+def propose(space: Space, tree: Node, origin: str, chosen: Plan, how: str) -> Proposal:
+    return Proposal(origin=origin, parents=chosen.parents, rationale=f"{chosen.hypothesis} ({how})",
                     source=space.compile(tree), derivation=tree.to_dict(),
                     derivation_hash=space.hash(tree), summary=space.summary(tree))
 

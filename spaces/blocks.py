@@ -123,9 +123,16 @@ class Block:
 
 
 class BlockRegistry:
-    """Blocks by name; a grammar is parsed against one registry."""
+    """Blocks by name; a grammar is parsed against one registry.
 
-    def __init__(self, blocks: list[Block] | None = None) -> None:
+    input_dims names the entries of task.input_shape that generated code unpacks, so a 1-D library
+    reads (channels, length) and an image library (channels, height, width).
+    """
+
+    def __init__(
+        self, blocks: list[Block] | None = None, *, input_dims: tuple[str, ...] = ("channels", "length")
+    ) -> None:
+        self.input_dims = input_dims
         self._blocks: dict[str, Block] = {}
         for block in blocks or []:
             self.register(block)

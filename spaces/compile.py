@@ -30,17 +30,18 @@ def compile_source(tree: Node, grammar: Grammar) -> str:
     parts = [
         _HEADER.format(name=grammar.name, summary=summary(tree, grammar), digest=canonical_hash(tree)),
         *helpers,
-        _build_model(ctx.lines, ctx.shape.render()),
+        _build_model(ctx.lines, ctx.shape.render(), grammar.blocks.input_dims),
     ]
     return "\n\n\n".join(part.rstrip("\n") for part in parts) + "\n"
 
 
-def _build_model(body: list[str], output_shape: str) -> str:
+def _build_model(body: list[str], output_shape: str, input_dims: tuple[str, ...]) -> str:
+    letters = ", ".join(dim[0].upper() for dim in input_dims)  # (C, L) or (C, H, W)
     return "\n".join(
         [
             "def build_model(task) -> nn.Module:",
-            '    """The derived network, sized for task.input_shape (C, L) and task.num_outputs."""',
-            "    channels, length = task.input_shape  # channels first, without the batch dimension",
+            f'    """The derived network, sized for task.input_shape ({letters}) and task.num_outputs."""',
+            f"    {', '.join(input_dims)} = task.input_shape  # channels first, without the batch dimension",
             "    layers: list[nn.Module] = []",
             *body,
             f"    return nn.Sequential(*layers)  # {output_shape}",

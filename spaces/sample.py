@@ -72,3 +72,37 @@ class Sampler:
         bodies: list[Item] = [Ref(spec.rule, spec.pos) for _, spec in call.args if isinstance(spec, SubRule)]
         children, used = self.expand_all(bodies, depth + 1, budget - 1)
         return Node(call.block, None, params, children), used + 1
+
+
+def shortest_tree(grammar: Grammar, name: str, rng: random.Random | None = None) -> Node:
+    """A smallest derivation of rule `name` (size grammar.shortest.size[name]); its depth may exceed
+    grammar.shortest.depth[name], which a different derivation can reach.
+
+    The shape depends on the grammar alone; block values are drawn from rng, or are the first value
+    each spec allows when rng is None.
+    """
+    alternatives = grammar.rule(name).alternatives
+    index = shortest_alternative(grammar, name)
+    children = tuple(_shortest_item(grammar, item, rng) for item in alternatives[index].items)
+    return Node(name, index, {}, children)
+
+
+def shortest_alternative(grammar: Grammar, name: str) -> int:
+    """The alternative of rule `name` with the smallest derivation; ties to the lower alt_depth, then the first."""
+    shortest, alternatives = grammar.shortest, grammar.rule(name).alternatives
+    return min(
+        range(len(alternatives)),
+        key=lambda i: (shortest.alt_size(alternatives[i]), shortest.alt_depth(alternatives[i]), i),
+    )
+
+
+def _shortest_item(grammar: Grammar, item: Item, rng: random.Random | None) -> Node:
+    if isinstance(item, Ref):
+        return shortest_tree(grammar, item.name, rng)
+    params = {
+        name: (rng.choice(spec_values(spec)) if rng is not None else spec_values(spec)[0])
+        for name, spec in item.args
+        if not isinstance(spec, SubRule)
+    }
+    bodies = tuple(shortest_tree(grammar, spec.rule, rng) for _, spec in item.args if isinstance(spec, SubRule))
+    return Node(item.block, None, params, bodies)

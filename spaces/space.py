@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Collection
+from functools import cached_property
 from importlib import resources
 from typing import Any
 
 from archlab.errors import ConfigError
 from archlab.spaces.compile import compile_source
+from archlab.spaces.crossover import crossover
 from archlab.spaces.derivation import Node, canonical_hash, summary
+from archlab.spaces.encoding import Encoder
 from archlab.spaces.grammar import Grammar, parse_grammar
-from archlab.spaces.mutate import mutate
+from archlab.spaces.library_nb201 import nb201_blocks
+from archlab.spaces.mutate import MOVES, mutate, mutate_with_move
 from archlab.spaces.sample import sample_tree
 from archlab.spaces.syntax import Limits
 from archlab.spaces.treecheck import check_tree
@@ -20,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 _BUILTIN_PACKAGE = "archlab.spaces.builtin"
 _SUFFIX = ".grammar"
+# Block registries of built-in spaces whose blocks are not the 1-D library (parse_grammar's default).
+_REGISTRIES = {"nb201": nb201_blocks}
 
 
 class Space:
@@ -41,6 +48,27 @@ class Space:
 
     def mutate(self, tree: Node, rng: random.Random) -> Node:
         return mutate(tree, self.grammar, rng, self.limits)
+
+    def mutate_with_move(
+        self, tree: Node, rng: random.Random, *, moves: Collection[str] = MOVES
+    ) -> tuple[Node, str | None]:
+        """The mutated tree and the move that made it (None when no move in `moves` applies)."""
+        return mutate_with_move(tree, self.grammar, rng, self.limits, moves=moves)
+
+    def crossover(self, a: Node, b: Node, rng: random.Random) -> Node:
+        """a with one subtree replaced by a same-rule subtree of b; a itself when no graft fits."""
+        return crossover(a, b, self.grammar, rng, self.limits)
+
+    def encode(self, tree: Node) -> list[float]:
+        """Production, parameter-value and parent→child counts; same length for every tree."""
+        return self._encoder.encode(tree)
+
+    def feature_names(self) -> list[str]:
+        return list(self._encoder.names)
+
+    @cached_property
+    def _encoder(self) -> Encoder:
+        return Encoder(self.grammar)
 
     def compile(self, tree: Node) -> str:
         return compile_source(tree, self.grammar)
@@ -76,4 +104,5 @@ def load_space(name: str) -> Space:
         raise ConfigError(f"unknown space {name!r}; built-in spaces: {', '.join(list_spaces())}")
     text = resources.files(_BUILTIN_PACKAGE).joinpath(name + _SUFFIX).read_text(encoding="utf-8")
     logger.debug("loading built-in space %s", name)
-    return Space(parse_grammar(text, source=name + _SUFFIX))
+    blocks = _REGISTRIES[name]() if name in _REGISTRIES else None
+    return Space(parse_grammar(text, source=name + _SUFFIX, blocks=blocks))

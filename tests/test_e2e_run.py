@@ -25,8 +25,11 @@ def archlab(ws: Path, *args: str, **kw) -> subprocess.CompletedProcess:
 
 def start(ws: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "ARCHLAB_WORKSPACE": str(ws)}
+    # A shell running the suite in the background starts it with SIGINT ignored, and children inherit
+    # that; the Ctrl-C test needs the default disposition back.
     return subprocess.Popen([sys.executable, "-m", "archlab", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def train_evals(ws: Path) -> list[Evaluation]:

@@ -211,9 +211,13 @@ def test_ctrl_c_kills_the_job(sandbox: Sandbox, tmp_path: Path) -> None:
             time.sleep(0.05)
         os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C in the CLI delivers
 
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # ignored when run in the background
     threading.Thread(target=interrupt_once_started, daemon=True).start()
-    with pytest.raises(KeyboardInterrupt):
-        sandbox.run(job(source, wall_s=30))
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            sandbox.run(job(source, wall_s=30))
+    finally:
+        signal.signal(signal.SIGINT, previous)
     children = [int(p) for p in marker.read_text().split()]
     assert not any(procfs.is_alive(pid) for pid in children)
     assert_group_gone(sandbox)
