@@ -1,8 +1,9 @@
 """Building blocks: the terminals a grammar may call, with typed parameters and a code emitter.
 
 A block knows three things: which parameters it takes (and which values are legal), how to write
-readable PyTorch lines for itself into a generated build_model, and whether it keeps the sequence
-length (combinators such as residual need bodies that do).
+readable PyTorch lines for itself into a generated build_model, and its type: the tensor kind it takes
+and gives and the dimensions it may change (combinators such as residual demand bodies that keep the
+length). types.py defines kinds and signatures; typecheck.py checks a grammar with them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from archlab.spaces.syntax import Value
+from archlab.spaces.types import Kind, Requirement
 
 ParamKind = Literal["int", "float", "choice", "subtree"]
 
@@ -22,8 +24,8 @@ class Param:
     """One declared parameter of a block.
 
     accepts/describe define the legal values (describe reads like "an odd int in 1..31").
-    length_safe lists the values under which the block keeps the length; None means any value does.
-    must_keep_length (subtree parameters only) demands that every block the body may reach keeps it.
+    changes names a dimension this parameter may change (a conv's stride changes the length) unless
+    its value is in safe; requires (subtree parameters only) is what the body's derivation must be.
     """
 
     name: str
@@ -31,8 +33,9 @@ class Param:
     accepts: Callable[[Value], bool] = lambda value: True
     describe: str = "any value"
     default: Value | None = None
-    length_safe: frozenset[Value] | None = None
-    must_keep_length: bool = False
+    changes: str | None = None
+    safe: frozenset[Value] = frozenset()
+    requires: Requirement | None = None
 
     @property
     def required(self) -> bool:
@@ -104,15 +107,21 @@ class Block:
     emit gets the chosen scalar values and, for each subtree parameter, a function that emits the
     sub-derivation into a given context. label gives the short form used by summary();
     opens_group starts a new "→" group there (convs, pools, heads) while norms and acts join it.
+    takes/gives are kind names (both None: any tensor, given back as it came, like an activation);
+    changes lists the dimensions it may change whatever its parameters; with passes_body the
+    changes of its subtree bodies show in its output too (a residual's body sets its channels).
     """
 
     name: str
     params: tuple[Param, ...]
     emit: Emitter
     label: Labeler
-    keeps_length: bool = True
     opens_group: bool = False
     is_head: bool = False
+    takes: str | None = None
+    gives: str | None = None
+    changes: frozenset[str] = frozenset()
+    passes_body: bool = False
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -125,14 +134,23 @@ class Block:
 class BlockRegistry:
     """Blocks by name; a grammar is parsed against one registry.
 
-    input_dims names the entries of task.input_shape that generated code unpacks, so a 1-D library
+    kinds are the tensor kinds its blocks use; a network takes input_kind and gives output_kind.
+    The input kind's dims are what generated code unpacks from task.input_shape, so a 1-D library
     reads (channels, length) and an image library (channels, height, width).
     """
 
     def __init__(
-        self, blocks: list[Block] | None = None, *, input_dims: tuple[str, ...] = ("channels", "length")
+        self,
+        blocks: list[Block] | None = None,
+        *,
+        kinds: tuple[Kind, ...] = (Kind("seq", ("channels", "length")), Kind("logits", ("outputs",))),
+        input_kind: str = "seq",
+        output_kind: str = "logits",
     ) -> None:
-        self.input_dims = input_dims
+        self.kinds = {kind.name: kind for kind in kinds}
+        if input_kind not in self.kinds or output_kind not in self.kinds:
+            raise ValueError(f"input and output kinds must be among {sorted(self.kinds)}")
+        self.input_kind, self.output_kind = input_kind, output_kind
         self._blocks: dict[str, Block] = {}
         for block in blocks or []:
             self.register(block)
@@ -140,7 +158,21 @@ class BlockRegistry:
     def register(self, block: Block) -> None:
         if block.name in self._blocks:
             raise ValueError(f"block {block.name!r} is already registered")
+        unknown = {k for k in (block.takes, block.gives) if k is not None} - set(self.kinds)
+        if unknown:
+            raise ValueError(f"block {block.name!r} uses kinds this registry lacks: {sorted(unknown)}")
         self._blocks[block.name] = block
+
+    def copy(self) -> BlockRegistry:
+        """The same blocks and kinds in a new registry, so a caller may add blocks of its own."""
+        twin = BlockRegistry(kinds=tuple(self.kinds.values()), input_kind=self.input_kind,
+                             output_kind=self.output_kind)
+        twin._blocks = dict(self._blocks)
+        return twin
+
+    @property
+    def input_dims(self) -> tuple[str, ...]:
+        return self.kinds[self.input_kind].dims
 
     def get(self, name: str) -> Block | None:
         return self._blocks.get(name)
@@ -165,14 +197,15 @@ def int_param(
     *,
     odd: bool = False,
     default: int | None = None,
-    length_safe: frozenset[Value] | None = None,
+    changes: str | None = None,
+    safe: frozenset[Value] = frozenset(),
 ) -> Param:
     def accepts(value: Value) -> bool:
         is_int = isinstance(value, int) and not isinstance(value, bool)
         return is_int and lo <= value <= hi and (not odd or value % 2 == 1)
 
     describe = f"{'an odd' if odd else 'an'} int in {lo}..{hi}"
-    return Param(name, "int", accepts, describe, default, length_safe)
+    return Param(name, "int", accepts, describe, default, changes, safe)
 
 
 def float_param(name: str, lo: float, hi: float, *, default: float | None = None) -> Param:
@@ -186,5 +219,5 @@ def choice_param(name: str, options: tuple[str, ...], *, default: str | None = N
     return Param(name, "choice", lambda value: value in options, "one of " + ", ".join(options), default)
 
 
-def subtree_param(name: str, *, must_keep_length: bool = False) -> Param:
-    return Param(name, "subtree", describe="a rule name", must_keep_length=must_keep_length)
+def subtree_param(name: str, *, requires: Requirement | None = None) -> Param:
+    return Param(name, "subtree", describe="a rule name", requires=requires)

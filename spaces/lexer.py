@@ -18,6 +18,7 @@ _TOKEN_RE = re.compile(
   | (?P<INT>-?\d+)
   | (?P<NAME>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<DOTDOT>\.\.)
+  | (?P<ARROW>->)
   | (?P<PUNCT>[=|@(){},:])
     """,
     re.VERBOSE,
@@ -28,7 +29,7 @@ _OPENERS, _CLOSERS = "({", ")}"
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # NAME, INT, FLOAT, DOTDOT, NEWLINE, EOF, or the punctuation character itself
+    kind: str  # NAME, INT, FLOAT, DOTDOT, ARROW, NEWLINE, EOF, or the punctuation character itself
     text: str
     line: int
     column: int

@@ -21,8 +21,11 @@ from archlab.spaces.blocks import (
     subtree_param,
 )
 from archlab.spaces.syntax import Value
+from archlab.spaces.types import Requirement
 
 Args = Mapping[str, Value]
+SEQ = {"takes": "seq", "gives": "seq"}  # (B, C, L) in and out
+HEAD = {"takes": "seq", "gives": "logits"}
 Subtrees = Mapping[str, SubtreeEmitter]
 
 RESIDUAL_HELPER = '''class Residual(nn.Module):
@@ -76,8 +79,9 @@ def _emit_residual(ctx: EmitContext, args: Args, subtrees: Subtrees) -> None:
     ctx.append(f"Residual(nn.Sequential(*{body}), {skip}, channels)", ctx.shape.render())
 
 
-def _simple(name: str, module: str, label: str) -> Block:
-    return Block(name, (), lambda ctx, args, subtrees: ctx.append(module), _no_label(label))
+def _simple(name: str, module: str, label: str, **types: str) -> Block:
+    """A block without parameters; without types it fits any tensor (activations, identity)."""
+    return Block(name, (), lambda ctx, args, subtrees: ctx.append(module), _no_label(label), **types)
 
 
 def _feature_blocks() -> list[Block]:
@@ -86,19 +90,22 @@ def _feature_blocks() -> list[Block]:
         (
             int_param("channels", 1, 4096),
             int_param("kernel", 1, 31, odd=True),
-            int_param("stride", 1, 4, default=1, length_safe=frozenset({1})),
+            int_param("stride", 1, 4, default=1, changes="length", safe=frozenset({1})),
         ),
         _emit_conv,
         lambda a, s: f"conv({a['channels']},k{a['kernel']},s{a['stride']})",
         opens_group=True,
+        **SEQ,
+        changes=frozenset({"channels"}),
     )
     pool = Block(
         "pool",
         (choice_param("kind", ("max", "avg"), default="max"),),
         _emit_pool,
         lambda a, s: f"{a['kind']}pool",
-        keeps_length=False,
         opens_group=True,
+        **SEQ,
+        changes=frozenset({"length"}),
     )
     dropout = Block(
         "dropout",
@@ -108,19 +115,21 @@ def _feature_blocks() -> list[Block]:
     )
     residual = Block(
         "residual",
-        (subtree_param("body", must_keep_length=True),),
+        (subtree_param("body", requires=Requirement("seq", "seq", frozenset({"length"}))),),
         _emit_residual,
         lambda a, s: f"res[{s['body']}]",
         opens_group=True,
+        **SEQ,
+        passes_body=True,
     )
     return [
         conv,
         pool,
         dropout,
         residual,
-        _simple("batchnorm", "nn.BatchNorm1d(channels)", "bn"),
+        _simple("batchnorm", "nn.BatchNorm1d(channels)", "bn", **SEQ),
         # GroupNorm with one group normalises over channels and length: a layer norm for (B, C, L).
-        _simple("groupnorm", "nn.GroupNorm(1, channels)", "gn"),
+        _simple("groupnorm", "nn.GroupNorm(1, channels)", "gn", **SEQ),
         _simple("identity", "nn.Identity()", ""),  # an empty label keeps it out of summaries
         _simple("relu", "nn.ReLU()", "relu"),
         _simple("gelu", "nn.GELU()", "gelu"),
@@ -157,18 +166,18 @@ def _head_blocks() -> list[Block]:
         (),
         _emit_gap_head,
         _no_label("gap_head"),
-        keeps_length=False,
         opens_group=True,
         is_head=True,
+        **HEAD,
     )
     mlp = Block(
         "mlp_head",
         (int_param("hidden", 1, 65536, default=128), int_param("layers", 0, 8, default=1)),
         _emit_mlp_head,
         lambda a, s: f"mlp_head({a['hidden']}x{a['layers']})" if a["layers"] else "mlp_head(linear)",
-        keeps_length=False,
         opens_group=True,
         is_head=True,
+        **HEAD,
     )
     return [gap, mlp]
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from archlab.spaces.blocks import Block, BlockRegistry, EmitContext, SubtreeEmitter, choice_param
 from archlab.spaces.nb201 import BLOCK, EDGE_PARAMS, EDGES, OPS, format_arch_string
 from archlab.spaces.syntax import Value
+from archlab.spaces.types import Kind
 
 STEM_CHANNELS = 16
 STAGE_CHANNELS = (16, 32, 64)
@@ -120,8 +121,10 @@ def nb201_blocks() -> BlockRegistry:
         tuple(choice_param(name, OPS) for name in EDGE_PARAMS),
         _emit_network,
         _label,
-        keeps_length=False,
         opens_group=True,
         is_head=True,
+        takes="image",
+        gives="logits",
     )
-    return BlockRegistry([network], input_dims=("channels", "height", "width"))
+    kinds = (Kind("image", ("channels", "height", "width")), Kind("logits", ("outputs",)))
+    return BlockRegistry([network], kinds=kinds, input_kind="image")

@@ -10,7 +10,19 @@ from dataclasses import dataclass, field
 
 from archlab.spaces.lexer import Token, tokenize
 from archlab.spaces.problems import Problem
-from archlab.spaces.syntax import Alternative, Call, Choice, IntRange, Item, Pos, Ref, Rule, Spec, Value
+from archlab.spaces.syntax import (
+    Alternative,
+    Annotation,
+    Call,
+    Choice,
+    IntRange,
+    Item,
+    Pos,
+    Ref,
+    Rule,
+    Spec,
+    Value,
+)
 
 EMPTY_KEYWORD = "empty"
 _LIMIT_DIRECTIVES = ("max_depth", "max_size")
@@ -48,8 +60,8 @@ class _Parser:
         self.tokens, self.index = tokens, 0
         self.result = ParsedGrammar()
         self.problems: list[Problem] = []
-        # Alternatives of the rule being read, so a following `| ...` line can extend it.
-        self._open_rule: tuple[str, Pos, list[Alternative]] | None = None
+        # The rule being read (name, where, annotation, alternatives), so `| ...` lines can extend it.
+        self._open_rule: tuple[str, Pos, Annotation | None, list[Alternative]] | None = None
 
     # -- token helpers -------------------------------------------------------------------------
 
@@ -97,9 +109,10 @@ class _Parser:
             self.continuation()
             return
         head = self.expect("NAME", "a rule name or a directive")
-        if self.at("="):
-            self.advance()
-            self.rule(head)
+        if self.at("=", ":"):
+            annotation = self.annotation() if self.at(":") else None
+            self.expect("=", f"'=' after the type of rule {head.text!r}")
+            self.rule(head, annotation)
         elif head.text in ("grammar", "start"):
             self.close_rule()
             self.name_directive(head)
@@ -107,7 +120,7 @@ class _Parser:
             self.close_rule()
             self.limit_directive(head)
         else:
-            raise _SyntaxProblem(f"expected '=' after rule name {head.text!r}", self.peek)
+            raise _SyntaxProblem(f"expected '=' or ':' after rule name {head.text!r}", self.peek)
         self.end_of_line()
 
     def name_directive(self, head: Token) -> None:
@@ -123,23 +136,38 @@ class _Parser:
             raise _SyntaxProblem(f"{head.text} must be a positive integer", value)
         self.result.limits[head.text] = (int(value.text), Pos(head.line, head.column))
 
-    def rule(self, head: Token) -> None:
+    def annotation(self) -> Annotation:
+        """`: takes -> gives [keeps dim, dim]` between a rule's name and its '='."""
+        colon = self.advance()
+        takes = self.expect("NAME", "a tensor kind after ':'")
+        self.expect("ARROW", f"'->' after {takes.text!r}")
+        gives = self.expect("NAME", "a tensor kind after '->'")
+        keeps: list[str] = []
+        if self.at("NAME") and self.peek.text == "keeps":
+            self.advance()
+            keeps.append(self.expect("NAME", "a dimension after 'keeps'").text)
+            while self.at(","):
+                self.advance()
+                keeps.append(self.expect("NAME", "a dimension after ','").text)
+        return Annotation(takes.text, gives.text, tuple(keeps), Pos(colon.line, colon.column))
+
+    def rule(self, head: Token, annotation: Annotation | None) -> None:
         self.close_rule()
         alternatives: list[Alternative] = []
-        self._open_rule = (head.text, Pos(head.line, head.column), alternatives)
+        self._open_rule = (head.text, Pos(head.line, head.column), annotation, alternatives)
         self.alternatives(alternatives)
 
     def continuation(self) -> None:
         bar = self.advance()
         if self._open_rule is None:
             raise _SyntaxProblem("a line starting with '|' must follow a rule", bar)
-        self.alternatives(self._open_rule[2])
+        self.alternatives(self._open_rule[3])
 
     def close_rule(self) -> None:
         if self._open_rule is not None:
-            name, pos, alternatives = self._open_rule
+            name, pos, annotation, alternatives = self._open_rule
             if alternatives:  # a rule whose only line failed to parse was already reported
-                self.result.rules.append(Rule(name, tuple(alternatives), pos))
+                self.result.rules.append(Rule(name, tuple(alternatives), pos, annotation))
             self._open_rule = None
 
     # -- alternatives and items ----------------------------------------------------------------

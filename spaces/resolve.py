@@ -42,7 +42,7 @@ class _Resolver:
             Alternative(tuple(self.item(item) for item in alt.items), alt.weight, alt.pos)
             for alt in rule.alternatives
         )
-        return Rule(rule.name, alternatives, rule.pos)
+        return Rule(rule.name, alternatives, rule.pos, rule.annotation)
 
     def item(self, item: Item) -> Item:
         if isinstance(item, Ref):

@@ -99,10 +99,24 @@ class Alternative:
 
 
 @dataclass(frozen=True)
+class Annotation:
+    """A rule's declared type, `name : seq -> seq keeps length`; the type check holds it to that."""
+
+    takes: str
+    gives: str
+    keeps: tuple[str, ...]
+    pos: Pos
+
+    def render(self) -> str:
+        return f"{self.takes} -> {self.gives}" + (f" keeps {', '.join(self.keeps)}" if self.keeps else "")
+
+
+@dataclass(frozen=True)
 class Rule:
     name: str
     alternatives: tuple[Alternative, ...]
     pos: Pos
+    annotation: Annotation | None = None
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,15 @@
-"""Whole-grammar checks run after resolution: reachability, termination, limits, length-keeping bodies."""
+"""Whole-grammar checks run after resolution: reachability, termination, limits, and types."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
 
-from archlab.spaces.analysis import Shortest, calls_under, reachable, spec_values
+from archlab.spaces.analysis import Shortest, reachable
 from archlab.spaces.blocks import BlockRegistry
 from archlab.spaces.problems import Problem
-from archlab.spaces.syntax import Call, Limits, Pos, Rule, SubRule
+from archlab.spaces.syntax import Limits, Pos, Rule
+from archlab.spaces.typecheck import check_types
 
 
 def validate_rules(
@@ -21,7 +22,7 @@ def validate_rules(
         _unreachable(rules, start)
         + _non_terminating(rules, shortest)
         + _beyond_limits(start, start_pos, shortest, limits)
-        + _length_changing_bodies(rules, start, blocks)
+        + check_types(rules, start, start_pos, blocks)
     )
 
 
@@ -55,37 +56,3 @@ def _beyond_limits(start: str, pos: Pos, shortest: Shortest, limits: Limits) -> 
         f"(max_depth {limits.max_depth}, max_size {limits.max_size})"
     )
     return [Problem(message, pos.line, pos.column)]
-
-
-def _length_changing_bodies(rules: Mapping[str, Rule], start: str, blocks: BlockRegistry) -> list[Problem]:
-    """A body that must keep the length may only reach blocks that keep it for every allowed value."""
-    problems: dict[Pos, Problem] = {}
-    for outer in calls_under(rules, start):
-        for name, spec in outer.args:
-            param = blocks[outer.block].param(name) if outer.block in blocks else None
-            if not (param and param.must_keep_length and isinstance(spec, SubRule)):
-                continue
-            for inner in calls_under(rules, spec.rule):
-                reason = _length_change(inner, blocks)
-                if reason and inner.pos not in problems:
-                    message = (
-                        f"{inner.render()} {reason}, but it is reachable from {spec.rule!r}, the {name} "
-                        f"of {outer.block} at line {outer.pos.line}, which must keep the length"
-                    )
-                    problems[inner.pos] = Problem(message, inner.pos.line, inner.pos.column)
-    return list(problems.values())
-
-
-def _length_change(call: Call, blocks: BlockRegistry) -> str | None:
-    block = blocks.get(call.block)
-    if block is None:
-        return None
-    if not block.keeps_length:
-        return "changes the length"
-    for name, spec in call.args:
-        param = block.param(name)
-        if param and param.length_safe is not None and not isinstance(spec, SubRule):
-            unsafe = [v for v in spec_values(spec) if v not in param.length_safe]
-            if unsafe:
-                return f"changes the length when {name} is {unsafe[0]}"
-    return None

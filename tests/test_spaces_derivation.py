@@ -116,7 +116,7 @@ def test_load_tree_rejects_trees_outside_the_space(space: Space, trees: list[Nod
 
 
 def test_tight_limits_are_respected() -> None:
-    grammar = parse_grammar("a = relu @ 1 | relu a @ 9\n")
+    grammar = parse_grammar("a = gap_head @ 1 | relu a @ 9\n")
     space = Space(grammar, Limits(max_depth=50, max_size=9))
     rng = random.Random(0)
     for _ in range(50):

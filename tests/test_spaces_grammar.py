@@ -114,7 +114,7 @@ def test_all_problems_are_collected_in_one_error() -> None:
 
 
 def test_calls_may_span_lines_and_continuations_extend_rules() -> None:
-    text = "a = conv(channels: 8,\n         kernel: 3) b\n  | b @ 2\nb = relu\n"
+    text = "a = conv(channels: 8,\n         kernel: 3) b gap_head\n  | b gap_head @ 2\nb = relu\n"
     grammar = parse_grammar(text)
     assert [alt.weight for alt in grammar.rule("a").alternatives] == [1.0, 2.0]
 

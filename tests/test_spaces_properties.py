@@ -299,8 +299,8 @@ def test_crossover_grafts_a_same_rule_subtree_of_the_other_parent() -> None:
 
 
 def test_crossover_falls_back_to_the_first_parent() -> None:
-    flat = parse_grammar("net = relu | gelu\n")
-    a, b = rule("net", 0, Node("relu")), rule("net", 1, Node("gelu"))
+    flat = parse_grammar("net = relu gap_head | gelu gap_head\n")
+    a, b = rule("net", 0, Node("relu"), Node("gap_head")), rule("net", 1, Node("gelu"), Node("gap_head"))
     assert crossover(a, b, flat, random.Random(0)) is a  # only the roots share a rule
     tree = rule("net", 0, layers(rule("layer", 0, conv(32), RELU)), GAP)
     big = rule("net", 0, layers(*[rule("layer", 0, conv(16), GELU)] * 3), GAP)
