@@ -77,6 +77,36 @@ class Shortest:
         return 1 + sum(self.item_size(item) for item in alt.items)
 
 
+class SizeWithin:
+    """The smallest size of a derivation whose depth is at most d, per rule and d (math.inf: none).
+
+    Shortest gives the least depth and the least size separately, and they can belong to different
+    derivations; near both limits only this joint figure says whether an alternative can still finish.
+    A rule node takes one level, so row d follows from row d - 1 alone.
+    """
+
+    def __init__(self, rules: Mapping[str, Rule], max_depth: int) -> None:
+        self.max_depth = max_depth
+        self.table: dict[str, list[float]] = {name: [math.inf] * (max_depth + 1) for name in rules}
+        for d in range(1, max_depth + 1):
+            for name, rule in rules.items():
+                self.table[name][d] = min(self.alt(alt, d) for alt in rule.alternatives)
+
+    def rule(self, name: str, d: int) -> float:
+        if name not in self.table:
+            return 1  # an undefined name is reported on its own; count it as a leaf
+        return self.table[name][min(d, self.max_depth)] if d >= 1 else math.inf
+
+    def alt(self, alt: Alternative, d: int) -> float:
+        """An alternative expanded by a rule node with d levels left, that node included."""
+        return 1 + sum(self.item(item, d - 1) for item in alt.items) if d >= 1 else math.inf
+
+    def item(self, item: Item, d: int) -> float:
+        if isinstance(item, Ref):
+            return self.rule(item.name, d)
+        return 1 + sum(self.rule(r, d - 1) for r in subrules(item)) if d >= 1 else math.inf
+
+
 def reachable(rules: Mapping[str, Rule], start: str) -> set[str]:
     seen: set[str] = set()
     stack = [start]

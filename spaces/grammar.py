@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
-from archlab.spaces.analysis import Shortest
+from archlab.spaces.analysis import Shortest, SizeWithin
 from archlab.spaces.blocks import Block, BlockRegistry
 from archlab.spaces.library1d import seq1d_blocks
 from archlab.spaces.parser import ParsedGrammar, parse_text
@@ -34,6 +34,16 @@ class Grammar:
     def shortest(self) -> Shortest:
         """Minimum derivation depth and size per rule; the sampler keeps within the limits with it."""
         return Shortest(self.rules)
+
+    def size_within(self, max_depth: int) -> SizeWithin:
+        """Smallest derivation sizes under a depth limit (cached per limit)."""
+        if max_depth not in self._size_tables:
+            self._size_tables[max_depth] = SizeWithin(self.rules, max_depth)
+        return self._size_tables[max_depth]
+
+    @cached_property
+    def _size_tables(self) -> dict[int, SizeWithin]:
+        return {}
 
     def rule(self, name: str) -> Rule:
         return self.rules[name]

@@ -174,12 +174,13 @@ def _swap_calls(site: Site, position: int, index: int, grammar: Grammar) -> tupl
 
 def _swap_fits(tree: Node, site: Site, position: int, index: int, grammar: Grammar, limits: Limits) -> bool:
     old_call, new_call, old = _swap_calls(site, position, index, grammar)
-    shortest = grammar.shortest
+    # The new call sits where the old one did, one below the rule node at site.depth; bodies below it.
+    body_levels = limits.max_depth - (site.depth + 2) + 1
+    within = grammar.size_within(limits.max_depth)
     pairs = list(zip(subrules(new_call), _kept_bodies(old, old_call, new_call), strict=True))
-    need_size = 1 + sum(shortest.size[rule] if kept is None else size(kept) for rule, kept in pairs)
-    need_depth = 1 + max((shortest.depth[rule] if kept is None else depth(kept) for rule, kept in pairs), default=0)
-    # The new call sits where the old one did, one below the rule node at site.depth.
-    return size(tree) - size(old) + need_size <= limits.max_size and site.depth + need_depth <= limits.max_depth
+    need_size = 1 + sum(within.rule(rule, body_levels) if kept is None else size(kept) for rule, kept in pairs)
+    kept_depth = max((depth(kept) for _, kept in pairs if kept is not None), default=0)
+    return size(tree) - size(old) + need_size <= limits.max_size and kept_depth <= body_levels
 
 
 def _swap(
@@ -223,10 +224,12 @@ def _fill_bodies(
 ) -> tuple[Node, ...]:
     """Kept subtrees as they are; the others sampled, each leaving room for the ones after it."""
     sampler = Sampler(grammar, rng, limits)
-    need = [grammar.shortest.size[rule] if node is None else size(node) for rule, node in zip(rules, kept, strict=True)]
+    levels = sampler.levels(depth_at)
+    pairs = list(zip(rules, kept, strict=True))
+    need = [sampler.within.rule(rule, levels) if node is None else size(node) for rule, node in pairs]
     bodies: list[Node] = []
     used = 0
-    for i, (rule, node) in enumerate(zip(rules, kept, strict=True)):
+    for i, (rule, node) in enumerate(pairs):
         if node is None:
             node, _ = sampler.rule(rule, depth_at, int(budget - used - sum(need[i + 1 :])))
         bodies.append(node)

@@ -1,8 +1,9 @@
 """Random derivations under depth and size limits.
 
-An alternative is only taken when its shortest completion still fits the depth and node budget
-left, so near the limits the sampler falls back to the alternatives that terminate soonest, and
-every sample is within the limits by construction (no retries).
+An alternative is only taken when its smallest completion within the depth left still fits the
+node budget left (grammar.size_within), so near the limits the sampler falls back to the
+alternatives that terminate soonest, and every sample is within the limits by construction (no
+retries, and no dead end: validation guarantees the start symbol has a derivation within both).
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ class Sampler:
 
     def __init__(self, grammar: Grammar, rng: random.Random, limits: Limits) -> None:
         self.grammar, self.rng, self.limits = grammar, rng, limits
-        self.shortest = grammar.shortest
+        self.within = grammar.size_within(limits.max_depth)
 
-    def fits(self, need_depth: float, need_size: float, depth: int, budget: int) -> bool:
-        return depth + need_depth - 1 <= self.limits.max_depth and need_size <= budget
+    def levels(self, depth: int) -> int:
+        """Levels a node at this depth may use, itself included."""
+        return self.limits.max_depth - depth + 1
 
     def item(self, item: Item, depth: int, budget: int) -> tuple[Node, int]:
         """The node for item and its size."""
@@ -42,9 +44,7 @@ class Sampler:
     def rule(self, name: str, depth: int, budget: int) -> tuple[Node, int]:
         alternatives = self.grammar.rule(name).alternatives
         feasible = [
-            index
-            for index, alt in enumerate(alternatives)
-            if self.fits(self.shortest.alt_depth(alt), self.shortest.alt_size(alt), depth, budget)
+            index for index, alt in enumerate(alternatives) if self.within.alt(alt, self.levels(depth)) <= budget
         ]
         if not feasible:  # callers only ask for what fits; reaching here is a bug in the budget sums
             raise RuntimeError(f"no alternative of {name!r} fits depth {depth} and budget {budget}")
@@ -57,7 +57,7 @@ class Sampler:
         nodes: list[Node] = []
         used = 0
         for index, item in enumerate(items):
-            reserve = sum(self.shortest.item_size(later) for later in items[index + 1 :])
+            reserve = sum(self.within.item(later, self.levels(depth)) for later in items[index + 1 :])
             node, node_size = self.item(item, depth, int(budget - used - reserve))
             nodes.append(node)
             used += node_size

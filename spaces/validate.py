@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from archlab.spaces.analysis import Shortest, reachable
+from archlab.spaces.analysis import Shortest, SizeWithin, reachable
 from archlab.spaces.blocks import BlockRegistry
 from archlab.spaces.problems import Problem
 from archlab.spaces.syntax import Limits, Pos, Rule
@@ -21,7 +21,7 @@ def validate_rules(
     return (
         _unreachable(rules, start)
         + _non_terminating(rules, shortest)
-        + _beyond_limits(start, start_pos, shortest, limits)
+        + _beyond_limits(rules, start, start_pos, shortest, limits)
         + check_types(rules, start, start_pos, blocks)
     )
 
@@ -47,12 +47,19 @@ def _non_terminating(rules: Mapping[str, Rule], shortest: Shortest) -> list[Prob
     ]
 
 
-def _beyond_limits(start: str, pos: Pos, shortest: Shortest, limits: Limits) -> list[Problem]:
-    depth, size = shortest.depth[start], shortest.size[start]
-    if math.isinf(size) or (depth <= limits.max_depth and size <= limits.max_size):
+def _beyond_limits(
+    rules: Mapping[str, Rule], start: str, pos: Pos, shortest: Shortest, limits: Limits
+) -> list[Problem]:
+    """The start symbol needs one derivation within both limits at once, not each limit separately."""
+    if math.isinf(shortest.size[start]):
+        return []  # reported as non-terminating
+    within = SizeWithin(rules, limits.max_depth).rule(start, limits.max_depth)
+    if within <= limits.max_size:
         return []
+    depth, size = shortest.depth[start], shortest.size[start]
+    smallest = f"size {within:g}" if not math.isinf(within) else f"none; the shallowest has depth {depth:g}"
     message = (
-        f"the shortest derivation of {start!r} (depth {depth:g}, size {size:g}) exceeds the limits "
-        f"(max_depth {limits.max_depth}, max_size {limits.max_size})"
+        f"no derivation of {start!r} fits the limits (max_depth {limits.max_depth}, max_size "
+        f"{limits.max_size}): the shortest has size {size:g}; within the depth limit the smallest: {smallest}"
     )
     return [Problem(message, pos.line, pos.column)]

@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from archlab.errors import GrammarError
 from archlab.evaluator.task import TaskSpec
 from archlab.spaces import Node, Space, canonical_hash, load_space, parse_grammar
 from archlab.spaces.derivation import depth, size
@@ -129,3 +130,28 @@ def test_summary_reads_as_stages(space: Space, trees: list[Node]) -> None:
     summaries = [space.summary(tree) for tree in trees]
     assert all(s.endswith("gap_head") or "mlp_head" in s for s in summaries)
     assert any("conv(" in s and " → " in s for s in summaries)
+
+
+# The shallowest and the smallest derivation of `x` differ: `deep` is small but too deep for
+# max_depth 5, `wide` is shallow but big. Two of them fit 18 nodes only both as `wide`.
+SPLIT = """\
+max_depth 5
+max_size {size}
+net  = x x gap_head
+x    = deep | wide
+deep = b
+b    = c
+c    = relu
+wide = relu relu relu relu relu relu
+"""
+
+
+def test_limits_are_checked_jointly_and_the_sampler_never_dead_ends() -> None:
+    with pytest.raises(GrammarError, match="no derivation of 'net' fits the limits"):
+        parse_grammar(SPLIT.format(size=17))  # smallest within depth 5 is 18; each limit alone is met
+    space = Space(parse_grammar(SPLIT.format(size=18)))
+    rng = random.Random(0)
+    for _ in range(30):
+        tree = space.sample(rng)
+        assert size(tree) == 18 and space.check(tree) == []
+        assert space.check(space.mutate(tree, rng)) == []

@@ -94,7 +94,7 @@ def test_unknown_block_reports_line_three() -> None:
         ("a = relu @ 0", 1, "weight must be positive"),
         ("a = b(x: 1)\nb = relu", 1, "'b' is a rule and takes no arguments"),
         ("a = conv(channels: 8, kernel: {3, 3})", 1, "listed twice"),
-        ("max_depth 2\na = b\nb = c\nc = relu", 2, "exceeds the limits"),
+        ("max_depth 2\na = b\nb = c\nc = relu", 2, "fits the limits"),
         ("a = relu ?", 1, "unexpected character"),
         ("| relu", 1, "must follow a rule"),
     ],
