@@ -7,6 +7,7 @@ on fixed probe inputs from a fixed initialisation.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import numpy as np
@@ -41,7 +42,7 @@ def _target(node: fx.Node, modules: dict[str, nn.Module], traced: fx.GraphModule
     if node.op == "call_module":
         return _describe(modules[node.target])
     if node.op == "get_attr":
-        value = getattr(traced, node.target)
+        value = functools.reduce(getattr, str(node.target).split("."), traced)  # "1.positions": nested
         return f"attr{tuple(value.shape)}" if isinstance(value, torch.Tensor) else type(value).__name__
     if node.op == "call_function":
         return f"{getattr(node.target, '__module__', '')}.{getattr(node.target, '__name__', node.target)}"

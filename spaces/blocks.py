@@ -50,7 +50,7 @@ class ShapeNote:
     so the length reads as L/downsample (rounded up). flat means a (B, features) tensor.
     """
 
-    channels: int | None = None
+    channels: int | str | None = None
     downsample: int = 1
     flat: str | None = None
 

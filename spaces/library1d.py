@@ -20,6 +20,7 @@ from archlab.spaces.blocks import (
     int_param,
     subtree_param,
 )
+from archlab.spaces.library1d_paths import path_blocks
 from archlab.spaces.syntax import Value
 from archlab.spaces.types import Requirement
 
@@ -184,4 +185,4 @@ def _head_blocks() -> list[Block]:
 
 def seq1d_blocks() -> BlockRegistry:
     """A fresh registry of every 1-D block; callers may register more on their copy."""
-    return BlockRegistry(_feature_blocks() + _head_blocks())
+    return BlockRegistry(_feature_blocks() + path_blocks() + _head_blocks())
