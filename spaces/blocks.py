@@ -134,6 +134,7 @@ class Block:
 class BlockRegistry:
     """Blocks by name; a grammar is parsed against one registry.
 
+    name says which library it is (grammars may only import from grammars on the same library).
     kinds are the tensor kinds its blocks use; a network takes input_kind and gives output_kind.
     The input kind's dims are what generated code unpacks from task.input_shape, so a 1-D library
     reads (channels, length) and an image library (channels, height, width).
@@ -143,10 +144,12 @@ class BlockRegistry:
         self,
         blocks: list[Block] | None = None,
         *,
+        name: str = "seq1d",
         kinds: tuple[Kind, ...] = (Kind("seq", ("channels", "length")), Kind("logits", ("outputs",))),
         input_kind: str = "seq",
         output_kind: str = "logits",
     ) -> None:
+        self.name = name
         self.kinds = {kind.name: kind for kind in kinds}
         if input_kind not in self.kinds or output_kind not in self.kinds:
             raise ValueError(f"input and output kinds must be among {sorted(self.kinds)}")
@@ -165,7 +168,7 @@ class BlockRegistry:
 
     def copy(self) -> BlockRegistry:
         """The same blocks and kinds in a new registry, so a caller may add blocks of its own."""
-        twin = BlockRegistry(kinds=tuple(self.kinds.values()), input_kind=self.input_kind,
+        twin = BlockRegistry(name=self.name, kinds=tuple(self.kinds.values()), input_kind=self.input_kind,
                              output_kind=self.output_kind)
         twin._blocks = dict(self._blocks)
         return twin

@@ -127,4 +127,4 @@ def nb201_blocks() -> BlockRegistry:
         gives="logits",
     )
     kinds = (Kind("image", ("channels", "height", "width")), Kind("logits", ("outputs",)))
-    return BlockRegistry([network], kinds=kinds, input_kind="image")
+    return BlockRegistry([network], name="nb201", kinds=kinds, input_kind="image")

@@ -36,12 +36,24 @@ class _SyntaxProblem(Exception):
         self.problem = Problem(message, token.line, token.column)
 
 
+@dataclass(frozen=True)
+class Import:
+    """`import other` (every rule) or `import other: a, b` (these rules and what they use)."""
+
+    grammar: str
+    names: tuple[str, ...] | None
+    pos: Pos
+
+
 @dataclass
 class ParsedGrammar:
     name: str | None = None
     start: tuple[str, Pos] | None = None
     limits: dict[str, tuple[int, Pos]] = field(default_factory=dict)
     rules: list[Rule] = field(default_factory=list)
+    extends: tuple[str, Pos] | None = None
+    imports: list[Import] = field(default_factory=list)
+    additions: list[Rule] = field(default_factory=list)  # `name |= ...`: alternatives for an inherited rule
 
 
 def parse_text(text: str) -> tuple[ParsedGrammar, list[Problem]]:
@@ -60,8 +72,9 @@ class _Parser:
         self.tokens, self.index = tokens, 0
         self.result = ParsedGrammar()
         self.problems: list[Problem] = []
-        # The rule being read (name, where, annotation, alternatives), so `| ...` lines can extend it.
+        # The rule being read, so `| ...` lines can extend it; `added` for a `name |= ...` rule.
         self._open_rule: tuple[str, Pos, Annotation | None, list[Alternative]] | None = None
+        self._added = False
 
     # -- token helpers -------------------------------------------------------------------------
 
@@ -113,7 +126,13 @@ class _Parser:
             annotation = self.annotation() if self.at(":") else None
             self.expect("=", f"'=' after the type of rule {head.text!r}")
             self.rule(head, annotation)
-        elif head.text in ("grammar", "start"):
+        elif self.at("|") and self.tokens[self.index + 1].kind == "=":
+            self.index += 2  # past '|' and '='
+            self.rule(head, None, added=True)
+        elif head.text == "import" and self.at("NAME"):
+            self.close_rule()
+            self.import_directive(head)
+        elif head.text in ("grammar", "start", "extends"):
             self.close_rule()
             self.name_directive(head)
         elif head.text in _LIMIT_DIRECTIVES:
@@ -127,8 +146,24 @@ class _Parser:
         value = self.expect("NAME", f"a name after {head.text!r}")
         if head.text == "grammar":
             self.result.name = value.text
+        elif head.text == "extends":
+            if self.result.extends is not None:
+                raise _SyntaxProblem("a grammar extends at most one other grammar", head)
+            self.result.extends = (value.text, Pos(value.line, value.column))
         else:
             self.result.start = (value.text, Pos(value.line, value.column))
+
+    def import_directive(self, head: Token) -> None:
+        other = self.advance()
+        names: list[str] | None = None
+        if self.at(":"):
+            self.advance()
+            names = [self.expect("NAME", f"a rule name to import from {other.text!r}").text]
+            while self.at(","):
+                self.advance()
+                names.append(self.expect("NAME", "a rule name after ','").text)
+        pos = Pos(head.line, head.column)
+        self.result.imports.append(Import(other.text, tuple(names) if names else None, pos))
 
     def limit_directive(self, head: Token) -> None:
         value = self.expect("INT", f"an integer after {head.text!r}")
@@ -151,10 +186,11 @@ class _Parser:
                 keeps.append(self.expect("NAME", "a dimension after ','").text)
         return Annotation(takes.text, gives.text, tuple(keeps), Pos(colon.line, colon.column))
 
-    def rule(self, head: Token, annotation: Annotation | None) -> None:
+    def rule(self, head: Token, annotation: Annotation | None, *, added: bool = False) -> None:
         self.close_rule()
         alternatives: list[Alternative] = []
         self._open_rule = (head.text, Pos(head.line, head.column), annotation, alternatives)
+        self._added = added
         self.alternatives(alternatives)
 
     def continuation(self) -> None:
@@ -167,7 +203,8 @@ class _Parser:
         if self._open_rule is not None:
             name, pos, annotation, alternatives = self._open_rule
             if alternatives:  # a rule whose only line failed to parse was already reported
-                self.result.rules.append(Rule(name, tuple(alternatives), pos, annotation))
+                into = self.result.additions if self._added else self.result.rules
+                into.append(Rule(name, tuple(alternatives), pos, annotation))
             self._open_rule = None
 
     # -- alternatives and items ----------------------------------------------------------------

@@ -5,18 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archlab.errors import GrammarError
+from archlab.spaces.syntax import Pos
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a grammar, at a 1-based line and column."""
+    """One thing wrong with a grammar, at a 1-based line and column (of another grammar's text when
+    source is set: an inherited or imported rule)."""
 
     message: str
     line: int
     column: int
+    source: str | None = None
+
+    @classmethod
+    def at(cls, pos: Pos, message: str) -> Problem:
+        return cls(message, pos.line, pos.column, pos.source)
 
     def located(self, source: str) -> str:
-        return f"{source}:{self.line}:{self.column}: {self.message}"
+        return f"{self.source or source}:{self.line}:{self.column}: {self.message}"
 
 
 class GrammarProblems(GrammarError):
@@ -27,7 +34,7 @@ class GrammarProblems(GrammarError):
     """
 
     def __init__(self, problems: list[Problem], *, source: str) -> None:
-        ordered = sorted(problems, key=lambda p: (p.line, p.column))
+        ordered = sorted(problems, key=lambda p: (p.source is not None, p.line, p.column))
         first, rest = ordered[0], ordered[1:]
         message = first.message
         if rest:

@@ -27,7 +27,7 @@ def resolve_rules(rules: list[Rule], blocks: BlockRegistry) -> tuple[dict[str, R
 
 
 def _at(pos: Pos, message: str) -> Problem:
-    return Problem(message, pos.line, pos.column)
+    return Problem.at(pos, message)
 
 
 class _Resolver:
@@ -86,6 +86,11 @@ class _Resolver:
         return spec
 
     def subtree_arg(self, block: Block, param: Param, spec: Spec) -> Spec | None:
+        if isinstance(spec, SubRule):  # a rule inherited or imported: resolved in its own grammar
+            if spec.rule not in self.rules:
+                self.report(spec.pos, f"undefined rule {spec.rule!r} for parameter {param.name!r} of {block.name!r}")
+                return None
+            return spec
         names = spec.values if isinstance(spec, Choice) else ()
         if len(names) != 1 or not isinstance(names[0], str):
             self.report(spec.pos, f"parameter {param.name!r} of {block.name!r} must name one rule")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 from collections.abc import Collection
@@ -100,9 +101,15 @@ def list_spaces() -> list[str]:
 
 def load_space(name: str) -> Space:
     """A built-in space by name; ConfigError naming the choices when there is none."""
+    return Space(builtin_grammar(name))
+
+
+@functools.cache
+def builtin_grammar(name: str) -> Grammar:
+    """The built-in grammar of that name (parsed once), for load_space, `extends` and `import`."""
     if name not in list_spaces():
         raise ConfigError(f"unknown space {name!r}; built-in spaces: {', '.join(list_spaces())}")
     text = resources.files(_BUILTIN_PACKAGE).joinpath(name + _SUFFIX).read_text(encoding="utf-8")
     logger.debug("loading built-in space %s", name)
     blocks = _REGISTRIES[name]() if name in _REGISTRIES else None
-    return Space(parse_grammar(text, source=name + _SUFFIX, blocks=blocks))
+    return parse_grammar(text, source=name + _SUFFIX, blocks=blocks)

@@ -13,8 +13,12 @@ Value = int | float | str
 
 @dataclass(frozen=True)
 class Pos:
+    """1-based line and column; source names the grammar when the text is not the one being parsed
+    (a rule inherited with `extends` or brought in with `import`)."""
+
     line: int
     column: int
+    source: str | None = None
 
 
 @dataclass(frozen=True)

@@ -118,17 +118,15 @@ def _annotation_syntax(rules: Mapping[str, Rule], blocks: BlockRegistry) -> list
         at = note.pos
         for kind in (note.takes, note.gives):
             if kind not in blocks.kinds:
-                problems.append(Problem(f"rule {rule.name!r}: unknown tensor kind {kind!r} (kinds: {kinds})",
-                                        at.line, at.column))
+                problems.append(Problem.at(at, f"rule {rule.name!r}: unknown tensor kind {kind!r} (kinds: {kinds})"))
         if note.keeps and note.takes != note.gives:
-            problems.append(Problem(f"rule {rule.name!r}: 'keeps' needs the same kind in and out",
-                                    at.line, at.column))
+            problems.append(Problem.at(at, f"rule {rule.name!r}: 'keeps' needs the same kind in and out"))
         elif note.takes in blocks.kinds:
             dims = blocks.kinds[note.takes].dims
             for dim in note.keeps:
                 if dim not in dims:
                     message = f"rule {rule.name!r}: {note.takes} has no dimension {dim!r} (it has {', '.join(dims)})"
-                    problems.append(Problem(message, at.line, at.column))
+                    problems.append(Problem.at(at, message))
     return problems
 
 
@@ -138,7 +136,7 @@ class _Checker:
         self.problems: dict[tuple[Pos, str], Problem] = {}  # one report per place and message
 
     def report(self, pos: Pos, message: str) -> None:
-        self.problems.setdefault((pos, message), Problem(message, pos.line, pos.column))
+        self.problems.setdefault((pos, message), Problem.at(pos, message))
 
     def alternatives_agree(self, rule: Rule) -> None:
         overall = self.sigs.get(rule.name)

@@ -29,7 +29,7 @@ def validate_rules(
 def _unreachable(rules: Mapping[str, Rule], start: str) -> list[Problem]:
     seen = reachable(rules, start)
     return [
-        Problem(f"rule {name!r} is unreachable from start symbol {start!r}", rule.pos.line, rule.pos.column)
+        Problem.at(rule.pos, f"rule {name!r} is unreachable from start symbol {start!r}")
         for name, rule in rules.items()
         if name not in seen
     ]
@@ -37,11 +37,7 @@ def _unreachable(rules: Mapping[str, Rule], start: str) -> list[Problem]:
 
 def _non_terminating(rules: Mapping[str, Rule], shortest: Shortest) -> list[Problem]:
     return [
-        Problem(
-            f"rule {name!r} can never terminate: every alternative recurses without end",
-            rule.pos.line,
-            rule.pos.column,
-        )
+        Problem.at(rule.pos, f"rule {name!r} can never terminate: every alternative recurses without end")
         for name, rule in rules.items()
         if math.isinf(shortest.size[name])
     ]
@@ -62,4 +58,4 @@ def _beyond_limits(
         f"no derivation of {start!r} fits the limits (max_depth {limits.max_depth}, max_size "
         f"{limits.max_size}): the shortest has size {size:g}; within the depth limit the smallest: {smallest}"
     )
-    return [Problem(message, pos.line, pos.column)]
+    return [Problem.at(pos, message)]
