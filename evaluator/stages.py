@@ -7,6 +7,7 @@ Raising a CandidateError (or anything else) is the candidate's fault; the worker
 from __future__ import annotations
 
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,7 +103,31 @@ def train_stage(inp: StageInput) -> dict[str, Any]:
     return {"metrics": metrics, "outputs": outputs}
 
 
-STAGES: dict[str, Callable[[StageInput], dict[str, Any]]] = {"build": build_stage, "train": train_stage}
+def grammar_check_stage(inp: StageInput) -> dict[str, Any]:
+    """Build each sampled derivation of a new grammar and run one forward/backward pass.
+
+    params['samples'] names the candidate files in the work dir. A failure is recorded per sample,
+    with the line of the sample file where it happened, so the host can point into the grammar's code.
+    """
+    results = []
+    for name in inp.params["samples"]:
+        path = inp.workdir / name
+        try:
+            model = build_model(StageInput(path, inp.task, inp.params, inp.workdir))
+            check_forward_backward(model, inp.task, inp.device)
+            results.append({"sample": name, "ok": True, "params": cost.count_params(model)})
+        except Exception as exc:  # noqa: BLE001 - every failure of a sample is a finding, not a crash
+            frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).name == name]
+            line = frames[-1].lineno if frames else None
+            error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            results.append({"sample": name, "ok": False, "error": error, "line": line})
+    built = sum(r["ok"] for r in results)
+    return {"metrics": {"built": built, "samples": len(results)}, "outputs": {"results": results}}
+
+
+STAGES: dict[str, Callable[[StageInput], dict[str, Any]]] = {
+    "build": build_stage, "train": train_stage, "grammar_check": grammar_check_stage,
+}
 
 
 def run_stage(name: str, source_path: Path, task: dict[str, Any], params: dict[str, Any],

@@ -19,6 +19,7 @@ from archlab.spaces.parser import ParsedGrammar, parse_text
 from archlab.spaces.problems import Problem, raise_if_any
 from archlab.spaces.resolve import resolve_rules
 from archlab.spaces.syntax import Limits, Pos, Rule
+from archlab.spaces.terminals import add_terminals
 from archlab.spaces.validate import validate_rules
 
 
@@ -36,6 +37,7 @@ class Grammar:
     text: str = ""
     parent: str | None = None
     imports: tuple[str, ...] = ()
+    code: str = ""
 
     @cached_property
     def shortest(self) -> Shortest:
@@ -65,28 +67,31 @@ def parse_grammar(
     source: str = "<grammar>",
     blocks: BlockRegistry | None = None,
     loader: GrammarLoader | None = None,
+    code: str = "",
 ) -> Grammar:
     """Parse and validate grammar text; raises GrammarError listing every problem found.
 
     blocks is the block library (default: the parent's when the text extends one, else the 1-D
-    library); loader finds the grammars named by `extends` and `import` (default: the built-in ones).
+    library); loader finds the grammars named by `extends` and `import` (default: the built-in ones);
+    code is the Python source of the classes that the text's `terminal` lines name (terminals.py).
     """
     parsed, problems = parse_text(text)
     raise_if_any(problems, source=source)  # resolution on a half-parsed text would only add noise
-    if not parsed.rules and parsed.extends is None and not parsed.imports:
+    if not parsed.rules and parsed.extends is None and not parsed.imports:  # terminals alone are no grammar
         raise_if_any([Problem("the grammar defines no rules", 1, 1)], source=source)
     composed = compose(parsed, loader or _builtin_loader(), blocks)
     if not composed.problems and not composed.rules:
         composed.problems.append(Problem("the grammar defines no rules", 1, 1))
     raise_if_any(composed.problems, source=source)
-    blocks = composed.blocks or seq1d_blocks()
+    blocks, problems = add_terminals(parsed.terminals, code, composed.blocks or seq1d_blocks())
+    raise_if_any(problems, source=source)
     start, start_pos = _start(parsed, composed)
     rules, problems = resolve_rules(prune(composed.rules, start, composed.local), blocks)
     limits = _limits(parsed, composed.limits)
     problems += validate_rules(rules, start, start_pos, limits, blocks)
     raise_if_any(problems, source=source)
     name = parsed.name or "anonymous"
-    return Grammar(name, start, rules, blocks, limits, source, text, composed.parent, composed.imports)
+    return Grammar(name, start, rules, blocks, limits, source, text, composed.parent, composed.imports, code)
 
 
 def _builtin_loader() -> GrammarLoader:

@@ -104,7 +104,8 @@ def _emit_branch(ctx: EmitContext, args: Args, subtrees: Subtrees) -> None:
     ctx.line(f"{start} = channels")
     widths = []
     for side in ("left", "right"):
-        ctx.line(f"channels = {start}")
+        if side == "right":  # the right path starts from the branch's input again
+            ctx.line(f"channels = {start}")
         ctx.shape.channels = before
         ctx.line(f"{side}_{number}: list[nn.Module] = []")
         subtrees[side](ctx.nested(f"{side}_{number}"))

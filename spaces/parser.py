@@ -45,6 +45,20 @@ class Import:
     pos: Pos
 
 
+@dataclass(frozen=True)
+class TerminalDecl:
+    """`terminal name(p: spec, ...) : takes -> gives [changes d, ...] = ClassName`: a new block whose
+    implementation is a class in the grammar's Python code."""
+
+    name: str
+    params: tuple[tuple[str, Spec], ...]
+    takes: str
+    gives: str
+    changes: tuple[str, ...]
+    class_name: str
+    pos: Pos
+
+
 @dataclass
 class ParsedGrammar:
     name: str | None = None
@@ -54,6 +68,7 @@ class ParsedGrammar:
     extends: tuple[str, Pos] | None = None
     imports: list[Import] = field(default_factory=list)
     additions: list[Rule] = field(default_factory=list)  # `name |= ...`: alternatives for an inherited rule
+    terminals: list[TerminalDecl] = field(default_factory=list)
 
 
 def parse_text(text: str) -> tuple[ParsedGrammar, list[Problem]]:
@@ -132,6 +147,9 @@ class _Parser:
         elif head.text == "import" and self.at("NAME"):
             self.close_rule()
             self.import_directive(head)
+        elif head.text == "terminal" and self.at("NAME"):
+            self.close_rule()
+            self.terminal_directive(head)
         elif head.text in ("grammar", "start", "extends"):
             self.close_rule()
             self.name_directive(head)
@@ -185,6 +203,30 @@ class _Parser:
                 self.advance()
                 keeps.append(self.expect("NAME", "a dimension after ','").text)
         return Annotation(takes.text, gives.text, tuple(keeps), Pos(colon.line, colon.column))
+
+    def terminal_directive(self, head: Token) -> None:
+        name = self.advance()
+        args: list[tuple[str, Spec]] = []
+        if self.at("("):
+            self.advance()
+            args = self.arguments()
+            self.expect(")", "')' or ','")
+        self.expect(":", f"':' and the type of terminal {name.text!r}")
+        takes = self.expect("NAME", "a tensor kind after ':'")
+        self.expect("ARROW", f"'->' after {takes.text!r}")
+        gives = self.expect("NAME", "a tensor kind after '->'")
+        changes: list[str] = []
+        if self.at("NAME") and self.peek.text == "changes":
+            self.advance()
+            changes.append(self.expect("NAME", "a dimension after 'changes'").text)
+            while self.at(","):
+                self.advance()
+                changes.append(self.expect("NAME", "a dimension after ','").text)
+        self.expect("=", "'=' and the class implementing the terminal")
+        class_name = self.expect("NAME", "the name of a class in the grammar's code").text
+        decl = TerminalDecl(name.text, tuple(args), takes.text, gives.text, tuple(changes), class_name,
+                            Pos(head.line, head.column))
+        self.result.terminals.append(decl)
 
     def rule(self, head: Token, annotation: Annotation | None, *, added: bool = False) -> None:
         self.close_rule()

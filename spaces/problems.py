@@ -40,7 +40,7 @@ class GrammarProblems(GrammarError):
         if rest:
             others = "\n".join("  " + p.located(source) for p in rest)
             message += f"\n{len(rest)} more problem(s):\n{others}"
-        super().__init__(message, line=first.line, column=first.column, source=source)
+        super().__init__(message, line=first.line, column=first.column, source=first.source or source)
         self.problems: tuple[Problem, ...] = tuple(ordered)
 
 

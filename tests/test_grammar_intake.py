@@ -1,0 +1,117 @@
+"""A proposed grammar becomes a stored, searchable space only after every check, through a real sandbox."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from sqlmodel import Session
+
+from archlab.agents.grammar_intake import accept_grammar, check_grammar, load_workspace_space, store_loader
+from archlab.errors import ConfigError, GrammarError, StoreError
+from archlab.evaluator.tasks import get_task
+from archlab.knowledge import grammars as grammar_store
+from archlab.knowledge import open_store, sqlite_url
+from archlab.sandbox.process import ProcessSandbox
+
+GATED = """\
+grammar gated
+extends seq1d
+terminal gated_conv(channels: {16, 32}, kernel: {3, 5}) : seq -> seq changes channels = GatedConv
+stage |= gated_conv(channels: {16, 32}, kernel: {3, 5}) act @ 30
+"""
+
+CODE = '''\
+class GatedConv(nn.Module):
+    """A conv whose output is gated by a second half of its channels."""
+
+    def __init__(self, shape, outputs, channels, kernel):
+        super().__init__()
+        self.conv = nn.Conv1d(shape[0], 2 * channels, kernel, padding=kernel // 2)
+
+    def forward(self, x):
+        value, gate = self.conv(x).chunk(2, dim=1)
+        return value * torch.sigmoid(gate)
+'''
+
+BROKEN_FOR_5 = CODE.replace("        super().__init__()\n",
+                            "        super().__init__()\n        assert kernel != 5, 'kernel 5 unsupported'\n")
+
+
+@pytest.fixture()
+def session(tmp_path):
+    with Session(open_store(sqlite_url(tmp_path / "archlab.db"))) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with ProcessSandbox() as box:
+        yield box
+
+
+def check(text: str, code: str, sandbox, session, samples: int = 6):
+    return check_grammar(text, code=code, task=get_task("mnist1d"), sandbox=sandbox,
+                         loader=store_loader(session), samples=samples, seed=1)
+
+
+def test_a_good_grammar_is_checked_stored_and_searchable(sandbox, session) -> None:
+    checked = check(GATED, CODE, sandbox, session)
+    stats = checked.stats
+    assert stats["built"] == stats["samples"] == 6 and stats["build_share"] == 1.0
+    assert 0 < stats["params_min"] <= stats["params_median"] <= stats["params_max"]
+    assert stats["derivations_log10"] > 41  # seq1d's 10^41.5 and more
+    assert any("gated_conv" in summary for summary in checked.summaries)
+    record = accept_grammar(checked, session=session, proposed_by="planner (test)", task="mnist1d",
+                            run_id="r1", rationale="gates help")
+    assert (record.parent, record.parent_id, record.proposed_by, record.run_id) == ("seq1d", None, "planner (test)",
+                                                                                      "r1")
+    # a stored grammar is a space by name, and a parent for further grammars
+    space = load_workspace_space(session, "gated")
+    assert space.check(space.sample(random.Random(0))) == []
+    child = check("grammar gated_more\nextends gated\nact = relu @ 1 | gelu @ 3\n", "", sandbox, session)
+    child_record = accept_grammar(child, session=session, proposed_by="person", task="mnist1d")
+    assert (child_record.parent, child_record.parent_id) == ("gated", record.id)
+    assert [g.name for g in grammar_store.children(session=session, name="gated")] == ["gated_more"]
+    # the same content again is the same record; another content under the name is refused
+    assert accept_grammar(checked, session=session, proposed_by="x", task="mnist1d").id == record.id
+    other = check(GATED.replace("@ 30", "@ 31"), CODE, sandbox, session, samples=2)
+    with pytest.raises(StoreError, match="a different grammar named 'gated' is already stored"):
+        accept_grammar(other, session=session, proposed_by="x", task="mnist1d")
+
+
+def test_terminal_code_that_fails_is_located_and_nothing_is_stored(sandbox, session) -> None:
+    with pytest.raises(GrammarError) as info:
+        check(GATED, BROKEN_FOR_5, sandbox, session, samples=12)
+    error = info.value
+    assert (error.source, error.line) == ("terminal code", 6)  # the assert in __init__
+    assert "sampled derivations do not build" in str(error) and "kernel 5 unsupported" in str(error)
+    assert grammar_store.list_grammars(session=session) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "where", "fragment"),
+    [
+        ("grammar g\nextends seq1d\nstage |= gated_cnv(channels: 16) @ 3\n", "", ("proposed.grammar", 3),
+         "unknown block 'gated_cnv'"),
+        ("grammar g\nextends seq1d\nstage |= \n", "", ("proposed.grammar", 3), "expected an item"),
+        (GATED, CODE.replace("class GatedConv", "class Gated"), ("proposed.grammar", 3),
+         "the grammar's code defines no class 'GatedConv' (it defines Gated)"),
+        (GATED, "import os\n" + CODE, ("terminal code", 1), "import of os is not allowed"),
+        (GATED, CODE.replace("def forward(self, x):", "def forward(self, x)"), ("terminal code", 8),
+         "the grammar's code does not parse"),
+    ],
+)
+def test_bad_grammars_fail_before_the_sandbox_with_a_location(text, code, where, fragment, session) -> None:
+    with pytest.raises(GrammarError) as info:
+        check(text, code, sandbox=None, session=session)  # never reaches the sandbox
+    assert (info.value.source, info.value.line) == where and fragment in str(info.value)
+    assert grammar_store.list_grammars(session=session) == []
+
+
+def test_built_in_names_and_unknown_parents(sandbox, session) -> None:
+    checked = check("grammar seq1d\nextends seq1d\nact = relu\n", "", sandbox, session, samples=2)
+    with pytest.raises(ConfigError, match="'seq1d' is a built-in space"):
+        accept_grammar(checked, session=session, proposed_by="x", task="mnist1d")
+    with pytest.raises(GrammarError, match="cannot use grammar 'nowhere': unknown grammar 'nowhere'"):
+        check("extends nowhere\n", "", sandbox, session)
