@@ -98,6 +98,7 @@ class EmitContext:
 SubtreeEmitter = Callable[[EmitContext], None]
 Emitter = Callable[[EmitContext, Mapping[str, Value], Mapping[str, SubtreeEmitter]], None]
 Labeler = Callable[[Mapping[str, Value], Mapping[str, str]], str]
+Canonical = Callable[[Mapping[str, Value], list[str]], str]  # values and the bodies' forms -> the block's form
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class Block:
     takes/gives are kind names (both None: any tensor, given back as it came, like an activation);
     changes lists the dimensions it may change whatever its parameters; with passes_body the
     changes of its subtree bodies show in its output too (a residual's body sets its channels).
+    canonical, when set, gives the block's part of the canonical form (canonical.py); "" drops it.
     """
 
     name: str
@@ -122,6 +124,7 @@ class Block:
     gives: str | None = None
     changes: frozenset[str] = frozenset()
     passes_body: bool = False
+    canonical: Canonical | None = None
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

@@ -41,12 +41,17 @@ def _build_model(body: list[str], output_shape: str, input_dims: tuple[str, ...]
         [
             "def build_model(task) -> nn.Module:",
             f'    """The derived network, sized for task.input_shape ({letters}) and task.num_outputs."""',
-            f"    {', '.join(input_dims)} = task.input_shape  # channels first, without the batch dimension",
+            f"    {_unpack(input_dims)} = task.input_shape  # without the batch dimension",
             "    layers: list[nn.Module] = []",
             *body,
             f"    return nn.Sequential(*layers)  # {output_shape}",
         ]
     )
+
+
+def _unpack(dims: tuple[str, ...]) -> str:
+    """`channels, length` or, for a single dimension, `(length,)`: a bare name would take the tuple."""
+    return f"({dims[0]},)" if len(dims) == 1 else ", ".join(dims)
 
 
 def _emit(node: Node, grammar: Grammar, ctx: EmitContext) -> None:

@@ -131,7 +131,9 @@ def _feature_blocks() -> list[Block]:
         _simple("batchnorm", "nn.BatchNorm1d(channels)", "bn", **SEQ),
         # GroupNorm with one group normalises over channels and length: a layer norm for (B, C, L).
         _simple("groupnorm", "nn.GroupNorm(1, channels)", "gn", **SEQ),
-        _simple("identity", "nn.Identity()", ""),  # an empty label keeps it out of summaries
+        # An empty label keeps it out of summaries, an empty canonical part out of the canonical form.
+        Block("identity", (), lambda ctx, args, subtrees: ctx.append("nn.Identity()"), _no_label(""),
+              canonical=lambda args, bodies: ""),
         _simple("relu", "nn.ReLU()", "relu"),
         _simple("gelu", "nn.GELU()", "gelu"),
         _simple("silu", "nn.SiLU()", "silu"),

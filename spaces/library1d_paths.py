@@ -161,13 +161,19 @@ def _emit_ffn(ctx: EmitContext, args: Args, subtrees: Subtrees) -> None:
     ctx.append(f"nn.Sequential(nn.Conv1d(channels, {inner}, 1), nn.GELU(), nn.Conv1d({inner}, channels, 1))")
 
 
+def _branch_form(args: Args, bodies: list[str]) -> str:
+    """Adding is commutative: the two paths in sorted order. Concatenation keeps its order."""
+    paths = sorted(bodies) if args["merge"] == "add" else bodies
+    return f"branch(merge={args['merge']})" + "".join(f"[{path}]" for path in paths)
+
+
 def path_blocks() -> list[Block]:
     """Blocks that combine paths, mix positions or recur; registered with the 1-D library."""
     return [
         Block("branch", (subtree_param("left", requires=KEEPS_LENGTH), subtree_param("right", requires=KEEPS_LENGTH),
                          choice_param("merge", ("add", "concat"), default="add")),
               _emit_branch, lambda a, s: f"branch[{s['left']} | {s['right']}]({a['merge']})",
-              opens_group=True, changes=frozenset({"channels"}), **SEQ),
+              opens_group=True, changes=frozenset({"channels"}), canonical=_branch_form, **SEQ),
         Block("gate", (subtree_param("body", requires=KEEPS_LENGTH),), _emit_gate,
               lambda a, s: f"gate[{s['body']}]", opens_group=True, passes_body=True, **SEQ),
         Block("attention", (int_param("heads", 1, 64, default=2), int_param("head_dim", 1, 512, default=16)),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from archlab.spaces.blocks import Block, BlockRegistry, EmitContext, SubtreeEmitter, choice_param
-from archlab.spaces.nb201 import BLOCK, EDGE_PARAMS, EDGES, OPS, format_arch_string
+from archlab.spaces.nb201 import BLOCK, EDGE_PARAMS, EDGES, OPS, canonical, format_arch_string
 from archlab.spaces.syntax import Value
 from archlab.spaces.types import Kind
 
@@ -125,6 +125,8 @@ def nb201_blocks() -> BlockRegistry:
         is_head=True,
         takes="image",
         gives="logits",
+        # Cells that compute the same function are one architecture: the benchmark's own classes.
+        canonical=lambda args, bodies: "nb201:" + canonical(tuple(str(args[name]) for name in EDGE_PARAMS)),
     )
     kinds = (Kind("image", ("channels", "height", "width")), Kind("logits", ("outputs",)))
     return BlockRegistry([network], name="nb201", kinds=kinds, input_kind="image")

@@ -11,11 +11,13 @@ from importlib import resources
 from typing import Any
 
 from archlab.errors import ConfigError
+from archlab.spaces.canonical import canonical_key
 from archlab.spaces.compile import compile_source
 from archlab.spaces.crossover import crossover
 from archlab.spaces.derivation import Node, canonical_hash, summary
 from archlab.spaces.encoding import Encoder
 from archlab.spaces.grammar import Grammar, parse_grammar
+from archlab.spaces.library_lm import lm_blocks
 from archlab.spaces.library_nb201 import nb201_blocks
 from archlab.spaces.mutate import MOVES, mutate, mutate_with_move
 from archlab.spaces.sample import sample_tree
@@ -27,7 +29,7 @@ logger = logging.getLogger(__name__)
 _BUILTIN_PACKAGE = "archlab.spaces.builtin"
 _SUFFIX = ".grammar"
 # Block registries of built-in spaces whose blocks are not the 1-D library (parse_grammar's default).
-_REGISTRIES = {"nb201": nb201_blocks}
+_REGISTRIES = {"nb201": nb201_blocks, "lmblocks": lm_blocks}
 
 
 class Space:
@@ -78,7 +80,12 @@ class Space:
         return summary(tree, self.grammar)
 
     def hash(self, tree: Node) -> str:
+        """The derivation exactly (sha256 of its JSON)."""
         return canonical_hash(tree)
+
+    def canonical(self, tree: Node) -> str:
+        """The architecture: equal for derivations that build the same network (canonical.py)."""
+        return canonical_key(tree, self.grammar)
 
     def check(self, tree: Node) -> list[str]:
         """Why tree is not a valid derivation of this space within its limits; empty when it is."""

@@ -11,7 +11,7 @@ from torch import nn
 
 from archlab.evaluator.fingerprint import graph_hash
 from archlab.evaluator.task import TaskSpec
-from archlab.spaces import Node, Space, load_space
+from archlab.spaces import Node, Space, load_space, parse_grammar
 from archlab.spaces.typecheck import infer_signatures
 
 TASK = TaskSpec(name="mnist1d", input_shape=(1, 40), num_outputs=10)
@@ -119,3 +119,28 @@ def test_samples_build_and_train_one_step(space: Space) -> None:
         assert torch.isfinite(loss)
         seen |= {word for word in ("attn", "gru", "branch", "gate", "res[") if word in space.summary(tree)}
     assert seen == {"attn", "gru", "branch", "gate", "res["}
+
+
+def test_the_canonical_form_forgets_how_a_network_was_derived() -> None:
+    grammar_text = (
+        "net = a gap_head | b gap_head | conv(channels: 8, kernel: 3) identity gap_head\n"
+        "  | conv(channels: 8, kernel: 3) gap_head | branch(left: p, right: q, merge: {add, concat}) gap_head\n"
+        "a = relu\nb = relu\n"
+        "p : seq -> seq keeps length = conv(channels: 8, kernel: 3)\nq : seq -> seq keeps length = relu\n"
+    )
+    space = Space(parse_grammar(grammar_text))
+    gap = block("gap_head")
+    conv = block("conv", channels=8, kernel=3, stride=1)
+    via_a, via_b = rule("net", 0, rule("a", 0, block("relu")), gap), rule("net", 1, rule("b", 0, block("relu")), gap)
+    assert space.hash(via_a) != space.hash(via_b) and space.canonical(via_a) == space.canonical(via_b)
+    with_identity = rule("net", 2, conv, block("identity"), gap)
+    assert space.canonical(with_identity) == space.canonical(rule("net", 3, conv, gap))
+
+    def branch(merge: str, left: Node, right: Node) -> Node:
+        return rule("net", 4, block("branch", left, right, merge=merge), gap)
+
+    p, q = rule("p", 0, conv), rule("q", 0, block("relu"))
+    # two paths added commute; concatenated they do not (the channel order differs)
+    assert space.canonical(branch("add", p, q)) == space.canonical(branch("add", q, p))
+    assert space.canonical(branch("concat", p, q)) != space.canonical(branch("concat", q, p))
+    assert space.canonical(branch("add", p, q)) != space.canonical(branch("concat", p, q))
