@@ -27,7 +27,7 @@ def code(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
 def propose(space: Space, tree: Node, origin: str, chosen: Plan, how: str) -> Proposal:
     return Proposal(origin=origin, parents=chosen.parents, rationale=f"{chosen.hypothesis} ({how})",
                     source=space.compile(tree), derivation=tree.to_dict(),
-                    derivation_hash=space.hash(tree), summary=space.summary(tree))
+                    derivation_hash=space.canonical(tree), summary=space.summary(tree))
 
 
 def _parent_tree(ctx: RunContext, parent_id: str) -> Node:

@@ -12,8 +12,10 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
+from rich.text import Text
 
 from archlab.errors import ArchlabError, ConfigError, InfraError
+from archlab.grammar_cli import grammar_app
 from archlab.settings import Environment, load_config, parse_duration
 from archlab.workspace import Workspace
 
@@ -45,6 +47,7 @@ def _workspace() -> Workspace:
 def run(
     task: TaskOpt = None,
     budget: BudgetOpt = None,
+    space: Annotated[str | None, typer.Option(help="Search space: a built-in or stored grammar.")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="Experiment YAML file.")] = None,
     max_evals: Annotated[int | None, typer.Option(help="Stop after this many trained candidates.")] = None,
     seed: Annotated[int | None, typer.Option(help="Search seed (drawn and recorded if unset).")] = None,
@@ -57,7 +60,7 @@ def run(
 
     _setup_logging(verbose)
     try:
-        overrides = {"task": task, "budget": budget, "max_evals": max_evals, "seed": seed,
+        overrides = {"task": task, "budget": budget, "max_evals": max_evals, "seed": seed, "space": space,
                      "evaluation": {"steps": steps} if steps else None}
         cfg = load_config(config, overrides)
         ws = _workspace()
@@ -115,7 +118,7 @@ def _print_leaderboard(ws: Workspace, run_id: str) -> None:
     table = Table("#", "candidate", "params", "val acc", "test acc", "architecture", title="leaderboard")
     for rank, (cand, ev) in enumerate(board, start=1):
         table.add_row(str(rank), cand.id, f"{cand.params:,}", f"{ev.metrics['val_acc']:.4f}",
-                      f"{ev.metrics['test_acc']:.4f}", cand.summary)
+                      f"{ev.metrics['test_acc']:.4f}", Text(cand.summary))  # Text: res[...] is not markup
     out.print(table)
 
 
@@ -190,6 +193,9 @@ def doctor() -> None:
         out.print(f"{marks[check.ok]:>16}  {check.name:<9} {check.detail}", highlight=False)
     if any(c.ok is False for c in checks):
         raise typer.Exit(1)
+
+
+app.add_typer(grammar_app, name="grammar")
 
 
 def main() -> None:  # pragma: no cover - console entry point used by `python -m archlab`

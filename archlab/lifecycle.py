@@ -15,13 +15,14 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from sqlmodel import Session
 
 from archlab.agents.context import RunContext
+from archlab.agents.grammar_intake import load_workspace_space
 from archlab.agents.graph import build_graph
 from archlab.errors import ConfigError, InfraError
 from archlab.evaluator.tasks import get_task
 from archlab.knowledge import Run, store
 from archlab.sandbox.base import make_sandbox
 from archlab.settings import ExperimentConfig, load_config
-from archlab.spaces import load_space
+from archlab.spaces import Space
 from archlab.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -37,11 +38,20 @@ def start_run(ws: Workspace, cfg: ExperimentConfig) -> str:
     """Record a new run and its resolved config; nothing is written before the config is valid."""
     run_id = new_run_id()
     with Session(ws.engine) as session:
+        # An unknown or broken grammar, or one for other inputs than the task's, fails before any record.
+        _check_fits(load_workspace_space(session, cfg.space), cfg.task)
         store.add_run(session=session, run=Run(id=run_id, task=cfg.task, space=cfg.space,
                                                config=cfg.resolved(), budget_s=cfg.budget,
                                                max_evals=cfg.max_evals, pid=os.getpid()))
     ws.write_config(run_id, cfg.resolved())
     return run_id
+
+
+def _check_fits(space: Space, task_name: str) -> None:
+    dims, shape = space.grammar.blocks.input_dims, get_task(task_name).spec.input_shape
+    if len(dims) != len(shape):
+        raise ConfigError(f"space {space.name!r} builds networks for inputs ({', '.join(dims)}); task {task_name!r} "
+                          f"gives inputs shaped {shape}")
 
 
 def resolve_run_id(ws: Workspace, run_id: str) -> str:
@@ -97,8 +107,10 @@ def make_context(ws: Workspace, run_id: str | None, cfg: ExperimentConfig) -> Ru
     if run_id is not None:
         with Session(ws.engine) as session:
             used = store.get_run(session=session, run_id=run_id).used_s
+    with Session(ws.engine) as session:
+        space = load_workspace_space(session, cfg.space)
     return RunContext(run_id=run_id, engine=ws.engine, sandbox=make_sandbox(cfg.sandbox.backend),
-                      task=get_task(cfg.task), space=load_space(cfg.space), search=cfg.search,
+                      task=get_task(cfg.task), space=space, search=cfg.search,
                       evaluation=cfg.evaluation, limits=cfg.sandbox.limits, cache_dir=ws.cache_dir,
                       seed=cfg.seed, budget_s=cfg.budget, max_evals=cfg.max_evals, used_before_s=used)
 

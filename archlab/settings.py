@@ -65,6 +65,9 @@ def parse_duration(value: Any) -> float | None:
     return hours * 3600 + minutes * 60 + seconds
 
 
+_GRAMMAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 class ExperimentConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ARCHLAB_", env_nested_delimiter="__", extra="forbid")
 
@@ -83,8 +86,10 @@ class ExperimentConfig(BaseSettings):
     def _check(self) -> ExperimentConfig:
         if self.task not in TASKS:
             raise ValueError(f"task: unknown task {self.task!r}; known tasks: {', '.join(sorted(TASKS))}")
-        if self.space not in list_spaces():
-            raise ValueError(f"space: unknown space {self.space!r}; known spaces: {', '.join(list_spaces())}")
+        if self.space not in list_spaces() and not _GRAMMAR_NAME.fullmatch(self.space):
+            # Stored grammars are looked up in the workspace when the run starts; the name must fit one.
+            raise ValueError(f"space: {self.space!r} is neither a built-in space ({', '.join(list_spaces())}) "
+                             "nor a grammar name")
         if self.budget is not None and self.budget <= 0:
             raise ValueError(f"budget: must be positive, got {self.budget:g}s")
         if self.max_evals is not None and self.max_evals <= 0:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel, create_engine
 
 from archlab.errors import StoreError
-from archlab.knowledge import models  # noqa: F401 - registers the tables on SQLModel.metadata
+from archlab.knowledge import grammars, models  # noqa: F401 - registers the tables on SQLModel.metadata
 
 
 def sqlite_url(path: Path) -> str:

@@ -17,14 +17,19 @@ from archlab.knowledge import Candidate, Evaluation, open_store, sqlite_url
 pytestmark = pytest.mark.slow
 
 
+# Loading MiniLM adds 15-50 s to each run's start; these tests are about the run, not the embedder
+# (tests/test_memory_minilm.py covers that).
+FAST_MEMORY = {"ARCHLAB_EMBEDDER": "hashing"}
+
+
 def archlab(ws: Path, *args: str, **kw) -> subprocess.CompletedProcess:
-    env = {**os.environ, "ARCHLAB_WORKSPACE": str(ws), "COLUMNS": "200"}
+    env = {**os.environ, "ARCHLAB_WORKSPACE": str(ws), "COLUMNS": "200", **FAST_MEMORY}
     return subprocess.run([sys.executable, "-m", "archlab", *args], env=env, capture_output=True, text=True,
                           timeout=kw.pop("timeout", 300), **kw)
 
 
 def start(ws: Path, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "ARCHLAB_WORKSPACE": str(ws)}
+    env = {**os.environ, "ARCHLAB_WORKSPACE": str(ws), **FAST_MEMORY}
     # A shell running the suite in the background starts it with SIGINT ignored, and children inherit
     # that; the Ctrl-C test needs the default disposition back.
     return subprocess.Popen([sys.executable, "-m", "archlab", *args], env=env, stdout=subprocess.PIPE,
@@ -52,7 +57,7 @@ def test_run_killed_and_resumed(tmp_path):
             "--seed", "3", "-v"]
     proc = start(ws, *args)
     try:
-        wait_for(lambda: (ws / "archlab.db").exists() and len(train_evals(ws)) >= 2, timeout=150)
+        wait_for(lambda: (ws / "archlab.db").exists() and len(train_evals(ws)) >= 2, timeout=300)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()

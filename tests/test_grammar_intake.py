@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import random
+import subprocess
+import sys
 
 import pytest
 from sqlmodel import Session
@@ -115,3 +119,32 @@ def test_built_in_names_and_unknown_parents(sandbox, session) -> None:
         accept_grammar(checked, session=session, proposed_by="x", task="mnist1d")
     with pytest.raises(GrammarError, match="cannot use grammar 'nowhere': unknown grammar 'nowhere'"):
         check("extends nowhere\n", "", sandbox, session)
+
+
+def test_grammar_commands_and_a_run_in_a_stored_space(tmp_path) -> None:
+    env = {**os.environ, "ARCHLAB_WORKSPACE": str(tmp_path / "ws"), "ARCHLAB_EMBEDDER": "hashing"}
+    (tmp_path / "g.grammar").write_text(GATED)
+    (tmp_path / "g.py").write_text(CODE)
+    (tmp_path / "bad.py").write_text("import socket\n" + CODE)
+
+    def archlab(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "archlab", *args], env=env, capture_output=True, text=True,
+                              timeout=300)
+
+    refused = archlab("grammar", "add", str(tmp_path / "g.grammar"), "--code", str(tmp_path / "bad.py"))
+    assert refused.returncode == 2 and "terminal code:1:1: line 1: import of socket is not allowed" in refused.stderr
+    added = archlab("grammar", "add", str(tmp_path / "g.grammar"), "--code", str(tmp_path / "g.py"),
+                    "--samples", "4", "--by", "tester")
+    assert added.returncode == 0, added.stderr
+    assert "stored as gated" in added.stdout
+    rows = {row["name"]: row for row in json.loads(archlab("grammar", "list", "--json").stdout)}
+    assert rows["gated"]["parent"] == "seq1d" and rows["gated"]["proposed_by"] == "tester"
+    assert rows["seq1d"]["origin"] == "built-in"
+    shown = archlab("grammar", "show", "gated").stdout
+    assert "class GatedConv" in shown and "extends seq1d" in shown
+    run = archlab("run", "--space", "gated", "--max-evals", "1", "--steps", "50", "--seed", "3")
+    assert run.returncode == 0, run.stderr
+    unknown = archlab("run", "--space", "nothing_here", "--max-evals", "1")
+    assert unknown.returncode == 2 and "unknown grammar 'nothing_here'" in unknown.stderr
+    mismatch = archlab("run", "--space", "nb201", "--max-evals", "1")
+    assert mismatch.returncode == 2 and "builds networks for inputs (channels, height, width)" in mismatch.stderr
