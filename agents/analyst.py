@@ -7,6 +7,7 @@ import logging
 from langgraph.runtime import Runtime
 
 from archlab.agents.context import RunContext
+from archlab.agents.lessons import learn
 from archlab.agents.state import DiscoveryState, Insight, Verdict
 from archlab.knowledge import store
 
@@ -17,13 +18,15 @@ def analyse(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
     ctx = runtime.context
     verdict = Verdict.model_validate(state["verdict"])
     with ctx.session() as session:
-        scores = {c.id: e.metrics["val_acc"] for c, e in store.leaderboard(session=session, run_id=ctx.run_id)}
+        board = store.leaderboard(session=session, run_id=ctx.run_id)
+        scores = {c.id: e.metrics["val_acc"] for c, e in board}
         child = store.get_candidate(session=session, candidate_id=verdict.candidate_id)
         insight = compare(child.id, child.parent_ids, scores)
         if insight.delta is not None:
             child.parent_delta = insight.delta
             store.upsert_candidate(session=session, candidate=child)
         store.update_run(session=session, run_id=ctx.run_id, used_s=ctx.elapsed_s())
+        insight.concepts = learn(ctx, child, insight, board)
     log.info("%s", insight.claim)
     return {"insight": insight.model_dump(), "step": state.get("step", 0) + 1, "attempt": 0,
             "plan": None, "proposal": None, "verdict": None}

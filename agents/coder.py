@@ -16,7 +16,10 @@ def code(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
     ctx = runtime.context
     chosen = Plan.model_validate(state["plan"])
     rng = step_rng(ctx, state, "code")
-    if chosen.move == "explore":
+    if chosen.derivation is not None:  # a search strategy chose the derivation itself
+        tree = ctx.space.load_tree(chosen.derivation)
+        origin, how = ("mutate" if chosen.parents else "sample"), f"strategy {ctx.search.strategy}"
+    elif chosen.move == "explore":
         tree, origin, how = ctx.space.sample(rng), "sample", "fresh sample"
     else:
         tree, move = ctx.space.mutate_with_move(_parent_tree(ctx, chosen.parents[0]), rng)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -12,3 +14,12 @@ class SearchConfig(BaseModel):
     tournament_size: int = Field(default=3, ge=1)
     explore_prob: float = Field(default=0.1, ge=0, le=1, description="chance of a fresh sample later on")
     max_attempts: int = Field(default=25, ge=1, description="rejected proposals in a row before giving up")
+    # Which strategy chooses the next candidate (agents/strategies/); "tournament" is the planner's own
+    # tournament selection above. The settings below are read by the strategies that use them.
+    strategy: Literal["tournament", "random", "evolution", "local", "bananas", "pareto"] = "tournament"
+    population: int = Field(default=20, ge=2, description="evolution: the aging population's size")
+    predictor: list[Literal["gp", "gbt", "ridge"]] = Field(
+        default_factory=lambda: ["gp", "gbt", "ridge"], min_length=1,
+        description="local, bananas: the evaluator's ensemble members that rank candidates")
+    acquisition: Literal["ucb", "ei", "mean"] = "ucb"
+    kappa: float = Field(default=0.5, ge=0, description="ucb: mean + kappa * std")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -12,8 +13,12 @@ from sqlmodel import Session
 from archlab.agents.config import SearchConfig
 from archlab.evaluator.config import EvaluationConfig
 from archlab.evaluator.tasks import Task, TaskData
+from archlab.knowledge.memory import ConceptMemory
 from archlab.sandbox.base import Limits, Sandbox
 from archlab.spaces import Space
+
+if TYPE_CHECKING:  # the client imports the openai package; an offline run never needs it
+    from archlab.agents.llm.client import LLMClient
 
 
 @dataclass
@@ -31,6 +36,8 @@ class RunContext:
     budget_s: float | None = None
     max_evals: int | None = None
     used_before_s: float = 0.0  # time spent by earlier processes on this run (resume)
+    memory: ConceptMemory | None = None  # the workspace's concept memory; None for a one-off eval
+    llm: LLMClient | None = None  # the LLM roles' client; None: every role in its offline form
     started: float = field(default_factory=time.monotonic)
     _data: TaskData | None = None
 

@@ -9,6 +9,7 @@ from langgraph.runtime import Runtime
 
 from archlab.agents.context import RunContext
 from archlab.agents.evaluation import run_build
+from archlab.agents.recall import recall
 from archlab.agents.state import DiscoveryState, Proposal, Verdict
 from archlab.evaluator.candidate import static_check
 from archlab.knowledge import Candidate, store
@@ -32,10 +33,11 @@ def critique(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
     proposal = Proposal.model_validate(state["proposal"])
     candidate = _candidate(ctx, state, cid, proposal)
     candidate.status, candidate.reason = review(ctx, candidate)
+    concepts = recall(ctx, state, agent="critic", query=f"pitfalls and failure modes of {proposal.summary}")
     with ctx.session() as session:
         candidate = store.upsert_candidate(session=session, candidate=candidate)
     log.info("candidate %s %s%s", cid, candidate.status, f": {candidate.reason}" if candidate.reason else "")
-    return _verdict_update(state, candidate)
+    return _verdict_update(state, candidate, concepts)
 
 
 def review(ctx: RunContext, candidate: Candidate) -> tuple[str, str | None]:
@@ -69,10 +71,10 @@ def _candidate(ctx: RunContext, state: DiscoveryState, cid: str, proposal: Propo
                      summary=proposal.summary)
 
 
-def _verdict_update(state: DiscoveryState, candidate: Candidate) -> dict:
+def _verdict_update(state: DiscoveryState, candidate: Candidate, concepts: list[int] | None = None) -> dict:
     accepted = candidate.status in ("accepted", "evaluated")
     verdict = Verdict(decision="accept" if accepted else "reject", reason=candidate.reason or "",
-                      candidate_id=candidate.id)
+                      candidate_id=candidate.id, concepts=concepts or [])
     update: dict = {"verdict": verdict.model_dump()}
     if not accepted:
         update["attempt"] = state.get("attempt", 0) + 1

@@ -7,9 +7,12 @@ import hashlib
 import logging
 
 from archlab.agents.context import RunContext
-from archlab.errors import SandboxError
+from archlab.errors import ConfigError, SandboxError
 from archlab.knowledge import Candidate, Evaluation, store
 from archlab.sandbox.base import Job, JobResult, JobStatus
+from archlab.sandbox.integrity import suspected_leakage
+from archlab.spaces import Node
+from archlab.spaces.nb201 import to_arch_string
 
 log = logging.getLogger(__name__)
 
@@ -32,23 +35,75 @@ def run_build(ctx: RunContext, candidate: Candidate) -> Evaluation:
     return _record(ctx, candidate, result, stage="build", fidelity=0, fingerprint=fingerprint)
 
 
-def run_train(ctx: RunContext, candidate: Candidate) -> Evaluation:
-    """Train at the run's fidelity, or return the stored evaluation with the same key."""
+def run_train(ctx: RunContext, candidate: Candidate, *, steps: int | None = None,
+              seed: int | None = None) -> Evaluation:
+    """Train at `steps` (the run's fidelity by default), or return the stored evaluation with the same key.
+
+    A tabular task (nb201-*) trains nothing: the candidate's cell is looked up at that many epochs.
+    """
     assert candidate.fingerprint, "only a built candidate is trained"
+    steps = steps or ctx.steps
+    seed = ctx.evaluation.seed if seed is None else seed
     key = {"fingerprint": candidate.fingerprint, "task": ctx.task.name, "stage": "train",
-           "fidelity": ctx.steps, "seed": ctx.evaluation.seed}
+           "fidelity": steps, "seed": seed}
     with ctx.session() as session:
         stored = store.get_evaluation(session=session, **key)
     if stored is not None:
         log.info("candidate %s: reusing stored evaluation %s", candidate.id, stored.id)
         return stored
-    job = Job(stage="train", source=candidate.source, task=ctx.task.spec.model_dump(),
-              params={"steps": ctx.steps, "batch_size": ctx.batch_size, "lr": ctx.evaluation.lr,
-                      "seed": ctx.evaluation.seed, "device": ctx.evaluation.device, "data": "data.npz"},
-              files={"data.npz": ctx.task.job_inputs(ctx.cache_dir)}, limits=ctx.limits)
-    result = _score(ctx, _checked(ctx.sandbox.run(job)))
-    return _record(ctx, candidate, result, stage="train", fidelity=ctx.steps,
+    if ctx.task.tabular:
+        result = tabular_lookup(ctx.task, candidate, steps)
+    else:
+        job = Job(stage="train", source=candidate.source, task=ctx.task.spec.model_dump(),
+                  params={"steps": steps, "batch_size": ctx.batch_size, "lr": ctx.evaluation.lr,
+                          "seed": seed, "device": ctx.evaluation.device, "data": "data.npz"},
+                  files={"data.npz": ctx.task.job_inputs(ctx.cache_dir)}, limits=ctx.limits)
+        result = _score(ctx, _checked(ctx.sandbox.run(job)), steps)
+    return _record(ctx, candidate, result, stage="train", fidelity=steps, fingerprint=candidate.fingerprint,
+                   seed=seed)
+
+
+def run_screen(ctx: RunContext, candidate: Candidate, *, proxies: list[str] | None = None,
+               proxy_batch: int | None = None, cost: bool = True) -> Evaluation:
+    """Cost and zero-cost proxies in one sandbox job (the cascade's first stage); stored, never run twice.
+
+    Proxies read the task's training data, or synthetic inputs for a tabular task (it has no images).
+    """
+    assert candidate.fingerprint, "only a built candidate is screened"
+    key = {"fingerprint": candidate.fingerprint, "task": ctx.task.name, "stage": "screen", "fidelity": 0,
+           "seed": ctx.evaluation.seed}
+    with ctx.session() as session:
+        stored = store.get_evaluation(session=session, **key)
+    if stored is not None:
+        return stored
+    params: dict = {"seed": ctx.evaluation.seed, "device": ctx.evaluation.device, "proxies": proxies,
+                    "cost": cost, "lengths": list(getattr(ctx.task, "cost_lengths", ()))}
+    if proxy_batch:
+        params["proxy_batch"] = proxy_batch
+    files = {}
+    if not ctx.task.tabular:
+        params["data"], files = "data.npz", {"data.npz": ctx.task.job_inputs(ctx.cache_dir)}
+    job = Job(stage="screen", source=candidate.source, task=ctx.task.spec.model_dump(), params=params,
+              files=files, limits=ctx.limits)
+    return _record(ctx, candidate, _checked(ctx.sandbox.run(job)), stage="screen", fidelity=0,
                    fingerprint=candidate.fingerprint)
+
+
+def record_prediction(ctx: RunContext, candidate: Candidate, metrics: dict) -> Evaluation:
+    """The cascade's prediction and gate decision for a candidate, stored beside its measured stages."""
+    result = JobResult(status=JobStatus.OK, metrics=metrics, wall_s=0.0)
+    return _record(ctx, candidate, result, stage="predict", fidelity=0, fingerprint=candidate.fingerprint)
+
+
+def tabular_lookup(task, candidate: Candidate, epochs: int) -> JobResult:
+    """A tabular task's result for the candidate's NAS-Bench-201 cell; the candidate's fault if it has none."""
+    try:
+        arch = to_arch_string(Node.from_dict(candidate.derivation or {}))
+        metrics = task.lookup(arch, epochs)
+    except (ConfigError, KeyError, TypeError, ValueError) as exc:
+        return JobResult(status=JobStatus.CANDIDATE_ERROR, wall_s=0.0,
+                         error=f"task {task.name} looks up nb201 cells: {exc}")
+    return JobResult(status=JobStatus.OK, metrics=metrics, wall_s=0.0)
 
 
 def _checked(result: JobResult) -> JobResult:
@@ -58,7 +113,7 @@ def _checked(result: JobResult) -> JobResult:
     return result
 
 
-def _score(ctx: RunContext, result: JobResult) -> JobResult:
+def _score(ctx: RunContext, result: JobResult, steps: int | None = None) -> JobResult:
     """Accuracy is computed here, on the host: test labels never enter the candidate's process."""
     if result.status != JobStatus.OK:
         return result
@@ -67,15 +122,21 @@ def _score(ctx: RunContext, result: JobResult) -> JobResult:
     except ValueError as exc:
         return result.model_copy(update={"status": JobStatus.CANDIDATE_ERROR,
                                          "error": f"bad predictions: {exc}"})
+    leak = suspected_leakage(ctx.task.name, steps or ctx.steps, result.metrics, scores)
+    if leak:
+        log.warning("suspected leakage: %s", leak)
+        return result.model_copy(update={"status": JobStatus.CANDIDATE_ERROR, "error": f"suspected leakage: {leak}",
+                                         "metrics": {**result.metrics, **scores}})
     return result.model_copy(update={"metrics": {**result.metrics, **scores}})
 
 
 def _record(ctx: RunContext, candidate: Candidate, result: JobResult, *, stage: str, fidelity: int,
-            fingerprint: str) -> Evaluation:
+            fingerprint: str, seed: int | None = None) -> Evaluation:
     evaluation = Evaluation(
         candidate_id=candidate.id, run_id=candidate.run_id, fingerprint=fingerprint, task=ctx.task.name,
-        stage=stage, fidelity=fidelity, seed=ctx.evaluation.seed, status=str(result.status),
+        stage=stage, fidelity=fidelity, seed=ctx.evaluation.seed if seed is None else seed,
+        status=str(result.status),
         metrics=result.metrics, artifacts=result.artifacts, error=result.error, wall_s=result.wall_s,
-        peak_memory_mb=result.peak_memory_mb)
+        peak_memory_mb=result.peak_memory_mb, sandbox_image=result.image)
     with ctx.session() as session:
         return store.add_evaluation(session=session, evaluation=evaluation)

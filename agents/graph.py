@@ -12,7 +12,12 @@ from archlab.agents.analyst import analyse
 from archlab.agents.coder import code
 from archlab.agents.context import RunContext
 from archlab.agents.critic import critique
+from archlab.agents.dispatch import by_mode
 from archlab.agents.evaluate import evaluate
+from archlab.agents.llm_analyst import llm_analyse
+from archlab.agents.llm_coder import llm_code
+from archlab.agents.llm_critic import llm_critique
+from archlab.agents.llm_planner import llm_plan
 from archlab.agents.planner import plan
 from archlab.agents.state import DiscoveryState
 
@@ -21,18 +26,18 @@ def after_plan(state: DiscoveryState) -> Literal["coder", "__end__"]:
     return END if state.get("done") else "coder"
 
 
-def after_critic(state: DiscoveryState) -> Literal["evaluate", "planner"]:
-    verdict = state.get("verdict") or {}
-    return "evaluate" if verdict.get("decision") == "accept" else "planner"
+def after_critic(state: DiscoveryState) -> Literal["evaluate", "coder", "planner"]:
+    decision = (state.get("verdict") or {}).get("decision")
+    return {"accept": "evaluate", "revise": "coder"}.get(decision, "planner")
 
 
 def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
     graph = StateGraph(DiscoveryState, context_schema=RunContext)
-    graph.add_node("planner", plan)
-    graph.add_node("coder", code)
-    graph.add_node("critic", critique)
+    graph.add_node("planner", by_mode("planner", plan, llm_plan))
+    graph.add_node("coder", by_mode("coder", code, llm_code))
+    graph.add_node("critic", by_mode("critic", critique, llm_critique))
     graph.add_node("evaluate", evaluate)
-    graph.add_node("analyst", analyse)
+    graph.add_node("analyst", by_mode("analyst", analyse, llm_analyse))
     graph.add_edge(START, "planner")
     graph.add_conditional_edges("planner", after_plan)
     graph.add_edge("coder", "critic")

@@ -9,7 +9,9 @@ from langgraph.runtime import Runtime
 
 from archlab.agents.config import SearchConfig
 from archlab.agents.context import RunContext
+from archlab.agents.recall import recall
 from archlab.agents.state import DiscoveryState, Plan
+from archlab.agents.strategy_step import strategy_plan
 from archlab.knowledge import store
 
 
@@ -26,7 +28,14 @@ def plan(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
     with ctx.session() as session:
         board = store.leaderboard(session=session, run_id=ctx.run_id)
     population = [(c.id, e.metrics["val_acc"]) for c, e in board]
-    chosen = choose_plan(population, ctx.search, step_rng(ctx, state, "plan"), ctx.space.name)
+    if ctx.search.strategy == "tournament":
+        chosen = choose_plan(population, ctx.search, step_rng(ctx, state, "plan"), ctx.space.name)
+    else:  # a search strategy (agents/strategies/) picks the exact derivation
+        chosen = strategy_plan(ctx, step_rng(ctx, state, "plan"))
+    if chosen.move == "refine":  # a fresh sample has no hypothesis for the memory to inform
+        summary = next(c.summary for c, _ in board if c.id == chosen.parents[0])
+        chosen.concepts = recall(ctx, state, agent="planner",
+                                 query=f"what improves validation accuracy of {summary} on {ctx.task.name}")
     return {"plan": chosen.model_dump(), "proposal": None, "verdict": None, "done": False}
 
 

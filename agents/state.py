@@ -12,26 +12,36 @@ from pydantic import BaseModel, Field
 
 
 class Plan(BaseModel):
-    move: Literal["explore", "refine"]
+    move: Literal["explore", "refine", "combine", "new_space"]
     parents: list[str] = Field(default_factory=list)
     hypothesis: str
     space: str
+    concepts: list[int] = Field(default_factory=list)  # memory the planner retrieved for this plan
+    expected_effect: str = ""  # what the planner expects to see if the hypothesis holds
+    ideas: list[int] = Field(default_factory=list)  # queued user ideas the planner saw
+    by: Literal["offline", "llm"] = "offline"
+    derivation: dict[str, Any] | None = None  # a search strategy's exact choice; the coder compiles it as is
 
 
 class Proposal(BaseModel):
-    origin: Literal["sample", "mutate"]
+    # sample / mutate (offline); write (free-form source), derive (a derivation in the space), edit (of the
+    # parent's source), grammar (a sample of a new grammar), repair (after a failed build or a review)
+    origin: Literal["sample", "mutate", "write", "derive", "edit", "grammar", "repair"]
     parents: list[str] = Field(default_factory=list)
     rationale: str
     source: str
     derivation: dict[str, Any] | None = None
     derivation_hash: str | None = None
     summary: str = ""
+    by: Literal["offline", "llm"] = "offline"
 
 
 class Verdict(BaseModel):
-    decision: Literal["accept", "reject"]
+    decision: Literal["accept", "revise", "reject"]  # revise: back to the coder with the reason (bounded)
     reason: str = ""
     candidate_id: str
+    concepts: list[int] = Field(default_factory=list)  # memory the critic retrieved for this proposal
+    by: Literal["offline", "llm"] = "offline"
 
 
 class Insight(BaseModel):
@@ -39,6 +49,13 @@ class Insight(BaseModel):
     parent_id: str | None
     claim: str
     delta: float | None
+    concepts: list[int] = Field(default_factory=list)  # concepts the analyst wrote evidence for
+    evidence: list[str] = Field(default_factory=list)  # candidate ids the claim rests on
+    fidelity: int | None = None  # training steps behind the numbers
+    seeds: int = 1
+    confidence: float | None = None
+    relation: Literal["new", "confirms", "contradicts"] = "new"  # to the concepts already stored
+    by: Literal["offline", "llm"] = "offline"
 
 
 class DiscoveryState(TypedDict, total=False):
@@ -49,5 +66,7 @@ class DiscoveryState(TypedDict, total=False):
     proposal: dict | None
     verdict: dict | None
     insight: dict | None
+    insights: list[dict]  # the LLM analyst's, beside the offline comparison in `insight`
+    revisions: int  # times the current proposal went back to the coder (repair or revise)
     done: bool
     stop_reason: str | None

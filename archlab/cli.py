@@ -14,8 +14,10 @@ from rich.logging import RichHandler
 from rich.table import Table
 from rich.text import Text
 
+from archlab.bench_cli import bench_app
 from archlab.errors import ArchlabError, ConfigError, InfraError
 from archlab.grammar_cli import grammar_app
+from archlab.memory_cli import memory_app
 from archlab.settings import Environment, load_config, parse_duration
 from archlab.workspace import Workspace
 
@@ -26,6 +28,7 @@ out = Console()
 
 TaskOpt = Annotated[str | None, typer.Option(help="Task to search on, e.g. mnist1d.")]
 BudgetOpt = Annotated[str | None, typer.Option(help="Wall-clock budget: 5m, 90s, 1h30m.")]
+SandboxOpt = Annotated[str | None, typer.Option("--sandbox", help="Sandbox backend: process, docker or ray.")]
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -52,23 +55,74 @@ def run(
     max_evals: Annotated[int | None, typer.Option(help="Stop after this many trained candidates.")] = None,
     seed: Annotated[int | None, typer.Option(help="Search seed (drawn and recorded if unset).")] = None,
     steps: Annotated[int | None, typer.Option(help="Training steps per candidate.")] = None,
+    strategy: Annotated[str | None, typer.Option(help="Offline search strategy: tournament (default), random, "
+                                                      "evolution, local, bananas, pareto.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every candidate.")] = False,
+    sandbox: SandboxOpt = None,
+    llm_base_url: Annotated[str | None, typer.Option(
+        help="OpenAI-compatible endpoint (…/v1): the LLM roles act; without one (or OPENAI_BASE_URL) "
+             "the run is offline.")] = None,
+    llm_model: Annotated[list[str] | None, typer.Option(help="MODEL for every role, or ROLE=MODEL "
+                                                             "(planner, coder, critic, analyst); repeatable.")] = None,
 ) -> None:
-    """Start a discovery run (offline mode: no LLM needed) and report its leaderboard."""
+    """Start a discovery run (offline mode unless an LLM endpoint is set) and report its leaderboard."""
     from archlab import lifecycle
     from archlab.progress import RunProgress
 
     _setup_logging(verbose)
     try:
         overrides = {"task": task, "budget": budget, "max_evals": max_evals, "seed": seed, "space": space,
-                     "evaluation": {"steps": steps} if steps else None}
+                     "evaluation": {"steps": steps} if steps else None,
+                     "search": {"strategy": strategy} if strategy else None,
+                     "sandbox": {"backend": sandbox} if sandbox else None,
+                     "llm": _llm_overrides(llm_base_url, llm_model)}
         cfg = load_config(config, overrides)
         ws = _workspace()
         run_id = lifecycle.start_run(ws, cfg)
     except ArchlabError as exc:
         raise _fail(str(exc)) from None
-    console.print(f"run [bold]{run_id}[/]: task {cfg.task}, space {cfg.space}, seed {cfg.seed}")
+    mode = f"LLM roles at {cfg.llm.base_url}" if cfg.llm.active else "offline"
+    console.print(f"run [bold]{run_id}[/]: task {cfg.task}, space {cfg.space}, seed {cfg.seed}, {mode}")
     _execute(ws, run_id, cfg, restart=False, progress=RunProgress(console, cfg.budget, cfg.max_evals))
+
+
+def _llm_overrides(base_url: str | None, models: list[str] | None) -> dict | None:
+    """--llm-base-url and --llm-model [ROLE=]MODEL as a nested `llm:` override."""
+    from archlab.agents.llm.config import ROLES
+
+    llm: dict = {"base_url": base_url} if base_url else {}
+    for item in models or []:
+        role, _, model = item.rpartition("=")
+        if role and role not in ROLES:
+            raise ConfigError(f"--llm-model {item}: unknown role {role!r}; roles: {', '.join(ROLES)}")
+        if role:
+            llm[role] = {"model": model}
+        else:
+            llm["model"] = model
+    return llm or None
+
+
+@app.command()
+def idea(
+    run_id: Annotated[str, typer.Argument(help="The run (running or not), or latest.")],
+    text: Annotated[str, typer.Argument(help="The idea, in words; the LLM planner sees it at its next step.")],
+) -> None:
+    """Queue an idea for a run's planner."""
+    from sqlmodel import Session
+
+    from archlab.knowledge import agent_log, store
+    from archlab.lifecycle import resolve_run_id
+
+    ws = _workspace()
+    try:
+        run_id = resolve_run_id(ws, run_id)
+    except ArchlabError as exc:
+        raise _fail(str(exc)) from None
+    with Session(ws.engine) as session:
+        if store.get_run(session=session, run_id=run_id) is None:
+            raise _fail(f"no run {run_id!r} in {ws.root}; `archlab runs` lists them")
+        queued = agent_log.queue_idea(session=session, run_id=run_id, text=text)
+    out.print(f"idea {queued.id} queued for run {run_id}", highlight=False)
 
 
 @app.command()
@@ -163,13 +217,15 @@ def eval_(
     task: TaskOpt = "mnist1d",
     steps: Annotated[int | None, typer.Option(help="Training steps (the task's default if unset).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    sandbox: SandboxOpt = None,
 ) -> None:
     """Evaluate one candidate file through the same sandbox and stages as a run."""
     from archlab.oneoff import evaluate_file
 
     _setup_logging(False)
     try:
-        cfg = load_config(None, {"task": task, "evaluation": {"steps": steps} if steps else None})
+        cfg = load_config(None, {"task": task, "evaluation": {"steps": steps} if steps else None,
+                                 "sandbox": {"backend": sandbox} if sandbox else None})
         result = evaluate_file(_workspace(), cfg, path)
     except ArchlabError as exc:
         raise _fail(str(exc)) from None
@@ -183,19 +239,45 @@ def eval_(
 
 
 @app.command()
-def doctor() -> None:
+def doctor(sandbox: Annotated[str, typer.Option("--sandbox", help="Sandbox backend to check.")] = "process") -> None:
     """Check torch, the store, the sandbox, the LLM endpoint and the embedder."""
     from archlab.doctor import run_checks
 
-    checks = run_checks(Environment())
+    checks = run_checks(Environment(), sandbox)
     marks = {True: "[green]ok[/]", False: "[red]FAIL[/]", None: "[yellow]warn[/]"}
     for check in checks:
-        out.print(f"{marks[check.ok]:>16}  {check.name:<9} {check.detail}", highlight=False)
+        out.print(f"{marks[check.ok]:>16}  {check.name:<20} {check.detail}", highlight=False)
     if any(c.ok is False for c in checks):
         raise typer.Exit(1)
 
 
+sandbox_app = typer.Typer(help="The sandbox's container image.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+
+
+@sandbox_app.command("build-image")
+def build_image(
+    base: Annotated[str, typer.Option(help="auto (python:X.Y-slim, else debootstrap), debootstrap, "
+                                           "or an image to build on.")] = "auto",
+) -> None:
+    """Build the Docker sandbox image for this archlab source (only the layers that changed)."""
+    from archlab.sandbox.image import build_image as build
+
+    _setup_logging(False)
+    try:
+        from archlab.sandbox.docker import connect  # SandboxError without the docker package
+
+        client = connect()
+        tag = build(client, base=base, cache_dir=_workspace().cache_dir / "sandbox-image",
+                    say=lambda line: console.print(line, highlight=False))
+    except ArchlabError as exc:
+        raise _fail(str(exc), code=1) from None
+    out.print(f"{tag} {client.images.get(tag).id}", highlight=False)
+
+
+app.add_typer(memory_app, name="memory")
 app.add_typer(grammar_app, name="grammar")
+app.add_typer(bench_app, name="bench")
 
 
 def main() -> None:  # pragma: no cover - console entry point used by `python -m archlab`

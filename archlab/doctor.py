@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, text
 
+from archlab.knowledge.db import redact
 from archlab.settings import Environment
 from archlab.workspace import Workspace
 
@@ -27,10 +28,15 @@ class Check:
     detail: str
 
 
+# Words in a backend's description of a protection that mean it is not in force on this machine.
+NOT_ACTIVE = ("not isolated", "not enforced", "unavailable", "settable back up")
+
+
 def run_checks(env: Environment, backend: str = "process") -> list[Check]:
-    checks: list[Callable[[], Check]] = [check_torch, lambda: check_store(env), lambda: check_sandbox(backend),
-                                         lambda: check_llm(env), check_embedder]
-    return [_guard(c) for c in checks]
+    checks: list[Callable[[], Check]] = [check_torch, lambda: check_store(env)]
+    found = [_guard(c) for c in checks]
+    found += check_sandbox(backend)
+    return found + [_guard(c) for c in (lambda: check_llm(env), check_embedder)]
 
 
 def _guard(check: Callable[[], Check]) -> Check:
@@ -52,23 +58,32 @@ def check_store(env: Environment) -> Check:
     ws = Workspace.from_env(env)
     with Session(ws.engine) as session:
         session.exec(text("SELECT 1"))
-    return Check("store", True, ws.url)
+    return Check("store", True, redact(ws.url))
 
 
-def check_sandbox(backend: str) -> Check:
+def check_sandbox(backend: str) -> list[Check]:
+    """A probe job through the backend, then one line per protection: ok when in force, warn when not."""
     from archlab.evaluator.tasks import get_task
     from archlab.sandbox.base import Job, Limits, make_sandbox
 
-    sandbox = make_sandbox(backend)
+    try:
+        sandbox = make_sandbox(backend)
+    except Exception as exc:  # noqa: BLE001 - a doctor reports, it does not die
+        return [Check("sandbox", False, f"{backend}: {type(exc).__name__}: {exc}")]
     try:
         result = sandbox.run(Job(stage="build", source=PROBE_MODEL, task=get_task("mnist1d").spec.model_dump(),
                                  limits=Limits(wall_s=60)))
-        protections = ", ".join(f"{k}: {v}" for k, v in sandbox.describe().items())
+        protections = sandbox.describe()
     finally:
         sandbox.close()
     ok = result.status == "ok"
-    detail = f"{backend}: probe job {result.status} in {result.wall_s:.1f}s; {protections}"
-    return Check("sandbox", ok, detail if ok else f"{detail}; {result.error}")
+    detail = f"{backend}: probe job {result.status} in {result.wall_s:.1f}s"
+    checks = [Check("sandbox", ok, detail if ok else f"{detail}; {result.error}")]
+    for name, how in protections.items():
+        if name != "name":
+            active = not any(word in how for word in NOT_ACTIVE)
+            checks.append(Check(f"sandbox.{name}", True if active else None, how))
+    return checks
 
 
 def check_llm(env: Environment) -> Check:

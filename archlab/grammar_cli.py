@@ -30,7 +30,7 @@ FileArg = Annotated[Path, typer.Argument(help="The grammar text (see spaces/READ
 CodeOpt = Annotated[Path | None, typer.Option("--code", help="Python file with the classes its terminals name.")]
 TaskOpt = Annotated[str, typer.Option(help="Task whose shapes the sampled derivations are built for.")]
 SamplesOpt = Annotated[int, typer.Option(help="Derivations sampled and built in the sandbox.")]
-SandboxOpt = Annotated[str | None, typer.Option("--sandbox", help="Sandbox backend: process or docker.")]
+SandboxOpt = Annotated[str | None, typer.Option("--sandbox", help="Sandbox backend: process, docker or ray.")]
 
 
 def _fail(message: str) -> typer.Exit:
@@ -50,7 +50,7 @@ def _read(path: Path | None) -> str:
 def _check(session: Session, file: Path, code: Path | None, task: str, samples: int,
            sandbox: str | None) -> GrammarCheck:
     cfg = load_config(None, {"task": task, "sandbox": {"backend": sandbox} if sandbox else None})
-    box = make_sandbox(cfg.sandbox.backend)
+    box = make_sandbox(cfg.sandbox.backend, cfg.sandbox.docker, cfg.sandbox.ray)
     try:
         return check_grammar(_read(file), code=_read(code), task=get_task(task), sandbox=box,
                              loader=store_loader(session), samples=samples, limits=cfg.sandbox.limits)

@@ -20,8 +20,13 @@ from archlab.agents.graph import build_graph
 from archlab.errors import ConfigError, InfraError
 from archlab.evaluator.tasks import get_task
 from archlab.knowledge import Run, store
+from archlab.knowledge.embedder import make_embedder
+from archlab.knowledge.memory import ConceptMemory
+from archlab.knowledge.seeds import ensure_seeded
+from archlab.rank_report import save_rank_fidelity
+from archlab.sandbox import procfs
 from archlab.sandbox.base import make_sandbox
-from archlab.settings import ExperimentConfig, load_config
+from archlab.settings import Environment, ExperimentConfig, load_config
 from archlab.spaces import Space
 from archlab.workspace import Workspace
 
@@ -67,19 +72,9 @@ def resolve_run_id(ws: Workspace, run_id: str) -> str:
 
 def run_state(run: Run) -> str:
     """The stored status, except that a 'running' run whose process is gone was killed."""
-    if run.status == "running" and run.pid is not None and not _alive(run.pid):
+    if run.status == "running" and run.pid is not None and not procfs.is_alive(run.pid):
         return "interrupted"
     return run.status
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def prepare_resume(ws: Workspace, run_id: str, budget: float | None = None) -> tuple[ExperimentConfig, bool]:
@@ -107,12 +102,31 @@ def make_context(ws: Workspace, run_id: str | None, cfg: ExperimentConfig) -> Ru
     if run_id is not None:
         with Session(ws.engine) as session:
             used = store.get_run(session=session, run_id=run_id).used_s
+    memory = open_memory(ws) if run_id is not None else None
     with Session(ws.engine) as session:
         space = load_workspace_space(session, cfg.space)
-    return RunContext(run_id=run_id, engine=ws.engine, sandbox=make_sandbox(cfg.sandbox.backend),
-                      task=get_task(cfg.task), space=space, search=cfg.search,
+    sandbox = make_sandbox(cfg.sandbox.backend, cfg.sandbox.docker, cfg.sandbox.ray)
+    return RunContext(run_id=run_id, engine=ws.engine, sandbox=sandbox,
+                      task=get_task(cfg.task, Environment().data_dir), space=space, search=cfg.search,
                       evaluation=cfg.evaluation, limits=cfg.sandbox.limits, cache_dir=ws.cache_dir,
-                      seed=cfg.seed, budget_s=cfg.budget, max_evals=cfg.max_evals, used_before_s=used)
+                      seed=cfg.seed, budget_s=cfg.budget, max_evals=cfg.max_evals, used_before_s=used,
+                      memory=memory, llm=make_llm(ws, run_id, cfg))
+
+
+def make_llm(ws: Workspace, run_id: str | None, cfg: ExperimentConfig):
+    """The LLM roles' client when an endpoint is configured; None keeps every role offline."""
+    if run_id is None or not cfg.llm.active:
+        return None
+    from archlab.agents.llm.client import LLMClient  # imports openai: only runs that use it pay for it
+
+    key = Environment().openai_api_key
+    return LLMClient(cfg.llm, api_key=key.get_secret_value() if key else None, engine=ws.engine, run_id=run_id)
+
+
+def open_memory(ws: Workspace, *, seed: bool = True) -> ConceptMemory:
+    """The workspace's concept memory; a new workspace's starts with the literature seeds (loaded on
+    first use)."""
+    return ConceptMemory(ws.engine, make_embedder(Environment().embedder), first_use=ensure_seeded if seed else None)
 
 
 @contextmanager
@@ -149,6 +163,8 @@ def execute(ws: Workspace, run_id: str, cfg: ExperimentConfig, *, restart: bool 
         raise
     finally:
         ctx.sandbox.close()
+        if ctx.llm is not None:
+            ctx.llm.close()
         _finish(ws, run_id, ctx, status, reason)
     return _get(ws, run_id)
 
@@ -157,6 +173,7 @@ def _finish(ws: Workspace, run_id: str, ctx: RunContext, status: str, reason: st
     with Session(ws.engine) as session:
         store.update_run(session=session, run_id=run_id, status=status, stop_reason=reason,
                          used_s=ctx.elapsed_s(), pid=None)
+    save_rank_fidelity(ws, run_id)
     log.info("run %s %s%s", run_id, status, f": {reason}" if reason else "")
 
 

@@ -45,5 +45,6 @@ def _result(candidate: Candidate, final, cfg: ExperimentConfig) -> dict[str, Any
     m = final.metrics
     return {"candidate_id": candidate.id, "task": cfg.task, "status": final.status, "stage": final.stage,
             "params": candidate.params, "flops": candidate.flops, "steps": final.fidelity or None,
-            "val_acc": m.get("val_acc"), "test_acc": m.get("test_acc"), "wall_s": round(final.wall_s, 2),
-            "error": final.error}
+            "val_acc": m.get("val_acc"), "test_acc": m.get("test_acc"),
+            **{k: m[k] for k in ("val_bpb", "test_bpb") if k in m},  # language-model tasks
+            "wall_s": round(final.wall_s, 2), "error": final.error}

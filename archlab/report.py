@@ -9,6 +9,9 @@ from sqlmodel import Session
 
 from archlab.errors import ConfigError
 from archlab.knowledge import Candidate, Evaluation, Run, store
+from archlab.llm_report import llm_section
+from archlab.memory_report import memory_section
+from archlab.rank_report import rank_section, save_rank_fidelity
 from archlab.workspace import Workspace
 
 TOP = 10
@@ -22,16 +25,21 @@ def write_report(ws: Workspace, run_id: str) -> Path:
         board = store.leaderboard(session=session, run_id=run_id)
         candidates = store.run_candidates(session=session, run_id=run_id)
         evaluations = store.run_evaluations(session=session, run_id=run_id)
+        memory = memory_section(session=session, run_id=run_id)
+        llm = llm_section(session=session, run_id=run_id, candidates=list(candidates), evaluations=list(evaluations))
     path = ws.run_dir(run_id) / "report" / "report.md"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(run, board, candidates, evaluations))
+    path.write_text(render(run, board, candidates, evaluations, memory, llm))
+    save_rank_fidelity(ws, run_id)
     return path
 
 
 def render(run: Run, board: list[tuple[Candidate, Evaluation]], candidates: list[Candidate],
-           evaluations: list[Evaluation]) -> str:
+           evaluations: list[Evaluation], memory: str | None = None, llm: str | None = None) -> str:
+    rank = rank_section(run, evaluations)
     sections = [_summary(run, board, candidates, evaluations), _leaderboard(board),
-                _failures(candidates, evaluations), _best_source(board), _config(run)]
+                _failures(candidates, evaluations), _best_source(board), *([rank] if rank else []),
+                *([llm] if llm else []), *([memory] if memory else []), _config(run)]
     return "\n\n".join(sections) + "\n"
 
 

@@ -26,10 +26,11 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from archlab.agents.config import SearchConfig
+from archlab.agents.llm.config import LLMConfig
 from archlab.errors import ConfigError
 from archlab.evaluator.config import EvaluationConfig
 from archlab.evaluator.tasks import TASKS
-from archlab.sandbox.base import Limits
+from archlab.sandbox.base import DockerOptions, Limits, RayOptions
 from archlab.spaces import list_spaces
 
 
@@ -41,13 +42,17 @@ class Environment(BaseSettings):
     openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
     llm_model: str | None = None
+    embedder: str = "auto"  # concept memory: auto | minilm | hashing | a sentence-transformers model folder
+    data_dir: Path | None = None  # shipped data for tasks (nb201/nb201.csv); default ../shared/data beside the repo
 
 
 class SandboxConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    backend: Literal["process"] = "process"
+    backend: Literal["process", "docker", "ray"] = "process"
     limits: Limits = Field(default_factory=Limits)
+    docker: DockerOptions = Field(default_factory=DockerOptions)
+    ray: RayOptions = Field(default_factory=RayOptions)
 
 
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
@@ -79,6 +84,7 @@ class ExperimentConfig(BaseSettings):
     search: SearchConfig = Field(default_factory=SearchConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    llm: LLMConfig = Field(default_factory=LLMConfig)
 
     _parse_budget = field_validator("budget", mode="before")(parse_duration)
 
@@ -86,6 +92,8 @@ class ExperimentConfig(BaseSettings):
     def _check(self) -> ExperimentConfig:
         if self.task not in TASKS:
             raise ValueError(f"task: unknown task {self.task!r}; known tasks: {', '.join(sorted(TASKS))}")
+        if self.task.startswith("nb201-") and "space" not in self.model_fields_set:
+            self.space = "nb201"  # a tabular NAS-Bench-201 task has results for the cells of that space only
         if self.space not in list_spaces() and not _GRAMMAR_NAME.fullmatch(self.space):
             # Stored grammars are looked up in the workspace when the run starts; the name must fit one.
             raise ValueError(f"space: {self.space!r} is neither a built-in space ({', '.join(list_spaces())}) "
@@ -98,7 +106,18 @@ class ExperimentConfig(BaseSettings):
             raise ValueError("budget: set a time budget or max_evals, or the run never stops")
         if self.seed is None:
             self.seed = random.SystemRandom().randrange(2**31)
+        self._llm_defaults()
         return self
+
+    def _llm_defaults(self) -> None:
+        """OPENAI_BASE_URL and ARCHLAB_LLM_MODEL fill what the config leaves unset, never override it."""
+        env = Environment()
+        if self.llm.base_url is None and self.llm.enabled is not False and env.openai_base_url:
+            self.llm.base_url = env.openai_base_url
+        if self.llm.model is None and env.llm_model:
+            self.llm.model = env.llm_model
+        if self.llm.enabled and not self.llm.base_url:
+            raise ValueError("llm.enabled: set llm.base_url (or --llm-base-url, or OPENAI_BASE_URL)")
 
     def resolved(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

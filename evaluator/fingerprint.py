@@ -64,10 +64,18 @@ def _depth(name: str) -> int:
     return 0 if not name else name.count(".") + 1
 
 
-def probe_hash(model: nn.Module, input_shape: tuple[int, ...], device: torch.device) -> str:
-    """Hash of eval-mode outputs on seeded random inputs, rounded so float noise does not count."""
+def probe_hash(model: nn.Module, input_shape: tuple[int, ...], device: torch.device, *,
+               vocab: int | None = None) -> str:
+    """Hash of eval-mode outputs on seeded random inputs, rounded so float noise does not count.
+
+    With `vocab` the probes are token ids drawn from range(vocab) (language models), else Gaussian.
+    """
     generator = torch.Generator().manual_seed(PROBE_SEED)
-    probe = torch.randn((PROBE_BATCH, *input_shape), generator=generator).to(device)
+    shape = (PROBE_BATCH, *input_shape)
+    if vocab is None:
+        probe = torch.randn(shape, generator=generator).to(device)
+    else:
+        probe = torch.randint(0, vocab, shape, generator=generator).to(device)
     with torch.no_grad():
         out = model(probe).float().cpu().numpy()
     rounded = np.round(out, 4) + 0.0  # + 0.0 folds -0.0 into 0.0

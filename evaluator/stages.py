@@ -20,10 +20,12 @@ from torch import nn
 from archlab.errors import CandidateBuildError
 from archlab.evaluator import cost, fingerprint
 from archlab.evaluator.candidate import load_module
-from archlab.evaluator.harness import TrainConfig, predict, train
+from archlab.evaluator.checks import check_causal, check_forward_backward
+from archlab.evaluator.harness import TrainConfig, TrainResult, evaluate_lm, predict, train, train_lm
+from archlab.evaluator.proxies import DEFAULT_BATCH, PROXY_SEED, compute_proxies, make_batch
 from archlab.evaluator.task import TaskSpec
 
-BUILD_BATCH = 16
+__all__ = ["STAGES", "StageInput", "build_model", "check_causal", "check_forward_backward", "run_stage"]
 
 
 @dataclass(frozen=True)
@@ -44,63 +46,114 @@ class StageInput:
             wanted = "cuda" if torch.cuda.is_available() else "cpu"
         return torch.device(wanted)
 
+    def data(self) -> dict[str, np.ndarray] | None:
+        """The job's data file (the task's candidate view), or None when the job carries none."""
+        name = self.params.get("data")
+        if not name:
+            return None
+        with np.load(self.workdir / name) as f:
+            return {k: f[k] for k in f.files}
+
+
+def builder(inp: StageInput) -> Callable[[TaskSpec], nn.Module]:
+    """Imports the candidate once; each call builds it with the stage's seed, so weights are reproducible."""
+    module = load_module(inp.source_path)
+
+    def build(task: TaskSpec) -> nn.Module:
+        torch.manual_seed(inp.seed)
+        model = module.build_model(task)
+        if not isinstance(model, nn.Module):
+            raise CandidateBuildError(f"build_model returned {type(model).__name__}, not a torch.nn.Module")
+        return model.to(inp.device)
+
+    return build
+
 
 def build_model(inp: StageInput) -> nn.Module:
     """Import the candidate and build it with a fixed seed, so the same source gives the same weights."""
-    module = load_module(inp.source_path)
-    torch.manual_seed(inp.seed)
-    model = module.build_model(inp.task)
-    if not isinstance(model, nn.Module):
-        raise CandidateBuildError(f"build_model returned {type(model).__name__}, not a torch.nn.Module")
-    return model.to(inp.device)
-
-
-def check_forward_backward(model: nn.Module, task: TaskSpec, device: torch.device) -> None:
-    """One training-mode forward and backward pass; shapes and finiteness checked."""
-    gen = torch.Generator().manual_seed(0)
-    x = torch.randn((BUILD_BATCH, *task.input_shape), generator=gen).to(device)
-    y = torch.randint(0, task.num_outputs, (BUILD_BATCH,), generator=gen).to(device)
-    model.train()
-    out = model(x)
-    expected = (BUILD_BATCH, task.num_outputs)
-    if not isinstance(out, torch.Tensor) or tuple(out.shape) != expected:
-        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise CandidateBuildError(f"output shape {got}, expected {expected}")
-    if not torch.isfinite(out).all():
-        raise CandidateBuildError("output contains NaN or Inf")
-    nn.functional.cross_entropy(out, y).backward()
-    if any(p.grad is not None and not torch.isfinite(p.grad).all() for p in model.parameters()):
-        raise CandidateBuildError("gradients contain NaN or Inf")
+    return builder(inp)(inp.task)
 
 
 def build_stage(inp: StageInput) -> dict[str, Any]:
-    """Build, fingerprint, count cost, and check one forward/backward pass. No training."""
+    """Build, fingerprint, count cost, check one forward/backward pass and, for an LM, causality."""
     model = build_model(inp)
+    task = inp.task
     model.eval()  # fingerprints and FLOPs from the fresh initialisation, before BN statistics move
-    fp_probe = fingerprint.probe_hash(model, inp.task.input_shape, inp.device)
+    vocab = task.num_outputs if task.kind == "lm" else None
+    fp_probe = fingerprint.probe_hash(model, task.input_shape, inp.device, vocab=vocab)
     graph, method = fingerprint.graph_hash(model)
-    flops = cost.count_flops(model, torch.zeros((1, *inp.task.input_shape), device=inp.device))
-    check_forward_backward(model, inp.task, inp.device)
+    flops = cost.count_flops(model, task.example(1, torch.Generator().manual_seed(0)).to(inp.device))
+    check_forward_backward(model, task, inp.device)
+    check_causal(model, task, inp.device)
     metrics = {"params": cost.count_params(model), "flops": flops, "graph_hash": graph,
                "graph_method": method, "probe_hash": fp_probe, "device": inp.device.type}
+    return {"metrics": metrics, "outputs": {}}
+
+
+def cost_stage(inp: StageInput) -> dict[str, Any]:
+    """Params, FLOPs, latency at batch 1 and the task's batch, training-step memory (and for an LM,
+    tokens/s and memory at params['lengths'])."""
+    lengths = tuple(int(n) for n in inp.params.get("lengths", ()))
+    return {"metrics": cost.cost_profile(builder(inp), inp.task, inp.device, lengths), "outputs": {}}
+
+
+def proxies_stage(inp: StageInput) -> dict[str, Any]:
+    """Zero-cost proxies on one batch: the job's training data when it carries some, else synthetic."""
+    build = builder(inp)
+    size = int(inp.params.get("proxy_batch", DEFAULT_BATCH[inp.task.kind]))
+    seed = int(inp.params.get("proxy_seed", PROXY_SEED))
+    batch, source = make_batch(inp.task, size, seed, inp.data())
+    report = compute_proxies(lambda: build(inp.task), batch, inp.params.get("proxies"), seed=seed, source=source,
+                             device=inp.device)
+    return {"metrics": report.as_metrics(), "outputs": {}}
+
+
+def screen_stage(inp: StageInput) -> dict[str, Any]:
+    """Cost and proxies in one job: the cheap first stage of the cascade. With params['cost'] false only
+    params and FLOPs are counted (latency and memory timing cost more than the proxies on big inputs)."""
+    started = time.perf_counter()
+    if inp.params.get("cost", True):
+        cost_metrics = cost_stage(inp)["metrics"]
+    else:
+        model = build_model(inp).eval()
+        example = inp.task.example(1, torch.Generator().manual_seed(0)).to(inp.device)
+        cost_metrics = {"params": cost.count_params(model), "flops": cost.count_flops(model, example)}
+    metrics = {**cost_metrics, **proxies_stage(inp)["metrics"]}
+    metrics["stage_seconds"] = time.perf_counter() - started
     return {"metrics": metrics, "outputs": {}}
 
 
 def train_stage(inp: StageInput) -> dict[str, Any]:
     """Train with the fixed harness for params['steps'] steps; return predictions, not scores."""
     started = time.perf_counter()
-    with np.load(inp.workdir / inp.params.get("data", "data.npz")) as data:
-        x, y = (torch.as_tensor(data[k]).to(inp.device) for k in ("x_train", "y_train"))
-        x_val, x_test = (torch.as_tensor(data[k]).to(inp.device) for k in ("x_val", "x_test"))
+    data = inp.data() or {}
     model = build_model(inp)
     cfg = TrainConfig(steps=int(inp.params["steps"]), batch_size=int(inp.params.get("batch_size", 128)),
                       lr=float(inp.params.get("lr", 1e-2)), seed=inp.seed)
-    result = train(model, x, y, cfg)
-    outputs = {"val_pred": predict(model, x_val), "test_pred": predict(model, x_test)}
+    if inp.task.kind == "lm":
+        result, outputs = _train_lm(model, inp, data, cfg)
+    else:
+        x, y = (torch.as_tensor(data[k]).to(inp.device) for k in ("x_train", "y_train"))
+        result = train(model, x, y, cfg)
+        outputs = {f"{split}_pred": predict(model, torch.as_tensor(data[f"x_{split}"]).to(inp.device))
+                   for split in ("val", "test")}
     metrics = {"train_loss": result.final_loss, "curve": result.curve, "steps": cfg.steps,
                "train_seconds": result.seconds, "stage_seconds": time.perf_counter() - started,
                "device": inp.device.type}
     return {"metrics": metrics, "outputs": outputs}
+
+
+def _train_lm(model: nn.Module, inp: StageInput, data: dict[str, np.ndarray],
+              cfg: TrainConfig) -> tuple[TrainResult, dict[str, list]]:
+    stream = torch.as_tensor(data["x_train"]).to(inp.device)
+    result = train_lm(model, stream, inp.task.input_shape[0], cfg)
+    # Probed again on the trained weights: held-out bytes are scored only by a model that cannot see them.
+    check_causal(model, inp.task, inp.device)
+    outputs: dict[str, list] = {}
+    for split in ("val", "test"):
+        nll, pred = evaluate_lm(model, torch.as_tensor(data[f"x_{split}"]).to(inp.device))
+        outputs[f"{split}_nll"], outputs[f"{split}_pred"] = nll, pred
+    return result, outputs
 
 
 def grammar_check_stage(inp: StageInput) -> dict[str, Any]:
@@ -115,6 +168,7 @@ def grammar_check_stage(inp: StageInput) -> dict[str, Any]:
         try:
             model = build_model(StageInput(path, inp.task, inp.params, inp.workdir))
             check_forward_backward(model, inp.task, inp.device)
+            check_causal(model, inp.task, inp.device)
             results.append({"sample": name, "ok": True, "params": cost.count_params(model)})
         except Exception as exc:  # noqa: BLE001 - every failure of a sample is a finding, not a crash
             frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).name == name]
@@ -126,7 +180,8 @@ def grammar_check_stage(inp: StageInput) -> dict[str, Any]:
 
 
 STAGES: dict[str, Callable[[StageInput], dict[str, Any]]] = {
-    "build": build_stage, "train": train_stage, "grammar_check": grammar_check_stage,
+    "build": build_stage, "cost": cost_stage, "proxies": proxies_stage, "screen": screen_stage,
+    "train": train_stage, "grammar_check": grammar_check_stage,
 }
 
 

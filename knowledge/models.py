@@ -75,4 +75,5 @@ class Evaluation(SQLModel, table=True):
     error: str | None = None
     wall_s: float = 0.0
     peak_memory_mb: float | None = None
+    sandbox_image: str | None = None  # the container image's digest when a container backend ran the stage
     created_at: datetime = Field(default_factory=utcnow)

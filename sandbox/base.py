@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from archlab.errors import ConfigError
 
@@ -38,6 +38,28 @@ class Limits(BaseModel):
     file_size_mb: int = Field(default=256, gt=0, description="largest file the job may write")
     threads: int = Field(default=2, gt=0, description="CPU threads for torch / OpenMP / MKL")
     output_cap_kb: int = Field(default=64, gt=0, description="tail of stdout and of stderr kept")
+
+
+class DockerOptions(BaseModel):
+    """Settings of the Docker backend (`sandbox.docker` in the experiment config)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    image: str | None = Field(default=None, description="image to run; default: the one `archlab sandbox "
+                              "build-image` makes for this archlab source")
+    gpus: bool = Field(default=False, description="request every GPU (device_requests); needs a CUDA torch image")
+
+
+class RayOptions(BaseModel):
+    """Settings of the Ray backend (`sandbox.ray` in the experiment config)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    address: str | None = Field(default=None, description="a running cluster (`auto`, `HOST:PORT`, "
+                                "`ray://HOST:10001`); default: RAY_ADDRESS, else a local cluster on this machine")
+    gpus_per_job: float = Field(default=0, ge=0, description="GPUs each job asks Ray for (0: CPU jobs)")
+    retries: int = Field(default=1, ge=0, le=3, description="times a job lost with its node is run again elsewhere")
+    object_store_mb: int = Field(default=256, ge=80, description="object store of a local cluster (job inputs only)")
 
 
 class Job(BaseModel):
@@ -70,6 +92,7 @@ class JobResult(BaseModel):
                                       description="stdout_tail, stderr_tail, traceback when present")
     wall_s: float
     peak_memory_mb: float | None = None
+    image: str | None = Field(default=None, description="the container image's digest, for container backends")
 
 
 @runtime_checkable
@@ -87,13 +110,21 @@ class Sandbox(Protocol):
         ...
 
 
-BACKENDS = ("process",)
+BACKENDS = ("process", "docker", "ray")
 
 
-def make_sandbox(backend: str) -> Sandbox:
-    """The sandbox backend with this name."""
+def make_sandbox(backend: str, docker: DockerOptions | None = None, ray: RayOptions | None = None) -> Sandbox:
+    """The sandbox backend with this name; SandboxError when it cannot work on this machine."""
     if backend == "process":
         from archlab.sandbox.process import ProcessSandbox  # lazy: process imports this module
 
         return ProcessSandbox()
+    if backend == "docker":
+        from archlab.sandbox.docker import DockerSandbox  # lazy: needs the docker package
+
+        return DockerSandbox(docker or DockerOptions())
+    if backend == "ray":
+        from archlab.sandbox.ray_backend import RaySandbox  # lazy: needs the ray package
+
+        return RaySandbox(ray or RayOptions())
     raise ConfigError(f"unknown sandbox backend {backend!r}; known backends: {', '.join(BACKENDS)}")

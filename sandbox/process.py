@@ -13,14 +13,16 @@ What holds, and how (see `describe()` for what is active on this machine):
 - threads: OMP/MKL/OpenBLAS variables here, torch.set_num_threads in the worker.
 - environment: an allow-list; HOME and TMPDIR point into the work dir.
 - output: stdout/stderr drained by threads into bounded tails; the result comes back as a file.
+- where the machine allows (see `namespaces.py`, `cgroups.py`): no network, a read-only filesystem
+  but for the work dir, no capabilities, host processes out of sight, and a cgroup whose pids and
+  memory limits the kernel enforces for the job as a whole.
 
-Not isolated: the filesystem and the network. A candidate can read what this user can read;
-use a container backend for untrusted code from outside.
+Still readable: files this user may read (a container backend hides them).
 """
 
 from __future__ import annotations
 
-import json
+import ctypes
 import logging
 import os
 import resource
@@ -37,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from archlab.errors import SandboxError
-from archlab.sandbox import procfs
+from archlab.sandbox import cgroups, namespaces, procfs, protocol
 from archlab.sandbox.base import Job, JobResult, JobStatus, Limits
 from archlab.sandbox.streams import TailReader
 
@@ -48,6 +50,8 @@ WATCH_EVERY = 5  # polls between group scans: /proc is read every 0.25 s, not ev
 OOM_NEAR = 0.9  # a bare SIGKILL with the peak this close to the limit is the kernel's OOM killer
 ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "CUDA_VISIBLE_DEVICES")
 NPROC_HEADROOM = 32  # RLIMIT_NPROC counts threads too; torch and OpenMP pools need some
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_LIBC = ctypes.CDLL(None, use_errno=True)  # looked up here: the child between fork and exec only calls it
 
 
 @dataclass
@@ -57,15 +61,30 @@ class _Watch:
     started: bool = False
     reason: str | None = None  # "timeout", "memory" or "procs" when we killed the group
     peak_group_kb: int = 0
+    cgroup_oom: bool = False  # the kernel's OOM killer acted inside the job's cgroup
+
+
+def _read_cgroup(cgroup: cgroups.JobCgroup | None, watch: _Watch) -> None:
+    if cgroup is None:
+        return
+    watch.cgroup_oom = cgroup.oom_killed()
+    peak = cgroup.peak_mb()
+    if peak is not None:
+        watch.peak_group_kb = max(watch.peak_group_kb, int(peak * 1024))
 
 
 class ProcessSandbox:
     name = "process"
 
-    def __init__(self) -> None:
+    def __init__(self, *, workroot: Path | None = None, die_with_parent: bool = False) -> None:
+        # Where job work dirs are made (default: the temp dir), and whether a job is killed when the
+        # process that started it dies, even by SIGKILL (the Ray backend: a node's worker can be killed).
+        self.workroot, self.die_with_parent = workroot, die_with_parent
         self._live: dict[int, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
         self.last_pgid: int | None = None  # for tests and diagnostics: the group of the latest job
+        self.last_workdir: Path | None = None  # and its work dir (in the worker's command line)
+        self.namespaces = namespaces.detect()
         # Interpreter exit (even after an unhandled Ctrl-C) must not leave a job running.
         self._finalizer = weakref.finalize(self, _kill_groups, self._live, self._lock)
 
@@ -77,54 +96,82 @@ class ProcessSandbox:
 
     def run(self, job: Job) -> JobResult:
         started = time.monotonic()
-        workdir = Path(tempfile.mkdtemp(prefix="archlab-job-"))
+        workdir = Path(tempfile.mkdtemp(prefix="archlab-job-", dir=self.workroot))
+        self.last_workdir = workdir
+        # pids.max counts threads too, like RLIMIT_NPROC: torch and OpenMP pools need headroom.
+        cgroup = cgroups.JobCgroup.create(workdir.name, max_procs=job.limits.max_procs + NPROC_HEADROOM,
+                                          memory_mb=job.limits.memory_mb)
         try:
             _prepare(workdir, job)
-            proc = self._spawn(workdir, job)
+            proc = self._spawn(workdir, job, cgroup)
             out = TailReader(proc.stdout, job.limits.output_cap_kb * 1024)  # type: ignore[arg-type]
             err = TailReader(proc.stderr, job.limits.output_cap_kb * 1024)  # type: ignore[arg-type]
             try:
-                watch = _wait(proc, workdir, job.limits, started)
+                watch = _wait(proc, workdir, job.limits, started, cgroup)
                 watch.started = watch.started or (workdir / "started").exists()
             finally:
                 wait_status, rusage = self._end(proc)
             tails = {"stdout_tail": out.finish(), "stderr_tail": err.finish()}
+            _read_cgroup(cgroup, watch)
             return _judge(watch, wait_status, rusage, workdir, job.limits, tails, time.monotonic() - started)
         finally:
+            if cgroup is not None:
+                cgroup.remove()
             shutil.rmtree(workdir, ignore_errors=True)
 
     def describe(self) -> dict[str, str]:
-        root = os.geteuid() == 0
+        root, ns, cg = os.geteuid() == 0, self.namespaces, cgroups.version()
         nproc = "not enforced (running as root)" if root else "RLIMIT_NPROC (per user: tasks now + max_procs)"
+        off = f"not isolated ({ns.reason})"
         return {
             "name": self.name,
             "isolation": "own process group and temp work dir per job; scrubbed environment",
             "wall_clock": "host deadline, then SIGKILL to the whole process group",
-            "memory": "RLIMIT_AS per process (CPU jobs) + watchdog on the group's PSS",
-            "max_procs": f"watchdog counts the group; {nproc}",
+            "memory": "RLIMIT_AS per process (CPU jobs) + watchdog on the group's PSS"
+                      + (f" + cgroup v{cg} memory limit" if cg else ""),
+            "max_procs": f"cgroup v{cg} pids.max; watchdog counts the group" if cg
+                         else f"watchdog counts the group; {nproc}",
             "file_size": "RLIMIT_FSIZE",
             "threads": "OMP/MKL/OPENBLAS_NUM_THREADS + torch.set_num_threads",
             "output": "bounded stdout/stderr tails; result through a file",
-            "rlimits": "settable back up by a root candidate" if root else "hard limits",
-            "filesystem": "not isolated: readable and writable as this user",
-            "network": "not isolated",
+            "rlimits": "hard limits" if ns.active or not root else "settable back up by a root candidate",
+            "network": "none (own network namespace, loopback down)" if ns.active else off,
+            "filesystem": ("read-only but for the work dir; /tmp, /run, /dev/shm empty; other files readable"
+                           if ns.active else f"{off}: readable and writable as this user"),
+            "capabilities": "all dropped, no_new_privs" if ns.active else off,
+            "processes": "own PID namespace: host processes unseen, leftovers die with the worker"
+                         if ns.active else f"{off}: the candidate can signal this user's processes",
             "procfs_watchdog": "active" if procfs.procfs_available() else "unavailable (no /proc)",
         }
 
     def close(self) -> None:
         _kill_groups(self._live, self._lock)
 
-    def _spawn(self, workdir: Path, job: Job) -> subprocess.Popen[bytes]:
-        limits = _rlimits(job)
+    def _spawn(self, workdir: Path, job: Job, cgroup: cgroups.JobCgroup | None) -> subprocess.Popen[bytes]:
+        limits, die_with_parent = _rlimits(job), self.die_with_parent
+        argv = [sys.executable, "-m", "archlab.sandbox.worker", str(workdir)]
+        if self.namespaces.active:
+            argv = [*self.namespaces.prefix, *argv, "--confine"]
+        join_fds: list[int] = []
+
+        def before_exec() -> None:  # only setrlimit and write syscalls run here
+            cgroups.join(join_fds)
+            _apply_rlimits(limits)
+            if die_with_parent:  # with namespaces, unshare's --kill-child then takes the whole job along
+                _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
         try:
+            join_fds = cgroup.join_fds() if cgroup is not None else []
             proc = subprocess.Popen(
-                [sys.executable, "-m", "archlab.sandbox.worker", str(workdir)],
-                cwd=workdir, env=_child_env(workdir, job.limits), stdin=subprocess.DEVNULL,
+                argv, cwd=workdir, env=_child_env(workdir, job.limits), stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                preexec_fn=lambda: _apply_rlimits(limits),  # noqa: PLW1509 - only setrlimit syscalls run
+                preexec_fn=before_exec,  # noqa: PLW1509
             )
-        except OSError as exc:
+        except (OSError, subprocess.SubprocessError) as exc:
             raise SandboxError(f"cannot start the sandbox worker: {exc}") from exc
+        finally:
+            for fd in join_fds:
+                os.close(fd)
         with self._lock:
             self._live[proc.pid] = proc
         self.last_pgid = proc.pid  # start_new_session: the worker leads its own group
@@ -149,16 +196,7 @@ class ProcessSandbox:
 def _prepare(workdir: Path, job: Job) -> None:
     (workdir / "home").mkdir()
     (workdir / "tmp").mkdir()
-    (workdir / "candidate.py").write_text(job.source)
-    for name, src in job.files.items():
-        # A copy, not a hardlink: a hardlink shares the inode, and the candidate could rewrite the
-        # host's cached file for every later job.
-        try:
-            shutil.copyfile(src, workdir / name)
-        except OSError as exc:
-            raise SandboxError(f"cannot place job file {name!r} from {src}: {exc}") from exc
-    spec = {"stage": job.stage, "task": job.task, "params": job.params, "threads": job.limits.threads}
-    (workdir / "job.json").write_text(json.dumps(spec))
+    protocol.write_inputs(workdir, job)
 
 
 def _child_env(workdir: Path, limits: Limits) -> dict[str, str]:
@@ -196,13 +234,17 @@ def _apply_rlimits(limits: dict[int, int]) -> None:
         resource.setrlimit(which, (value, value))
 
 
-def _wait(proc: subprocess.Popen[bytes], workdir: Path, limits: Limits, started: float) -> _Watch:
+def _wait(proc: subprocess.Popen[bytes], workdir: Path, limits: Limits, started: float,
+          cgroup: cgroups.JobCgroup | None) -> _Watch:
     """Poll until the worker exits (left unreaped) or we decide to kill its group."""
     watch, deadline, tick = _Watch(), started + limits.wall_s, 0
     while os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
         watch.started = watch.started or (workdir / "started").exists()
         if time.monotonic() >= deadline:
             watch.reason = "timeout"
+            break
+        if cgroup is not None and cgroup.oom_killed():
+            watch.reason = "memory"  # the kernel killed one of the job's processes: the job is over its limit
             break
         if tick % WATCH_EVERY == 0 and procfs.procfs_available():
             watch.reason = _check_group(proc.pid, limits, watch)
@@ -232,49 +274,25 @@ def _judge(watch: _Watch, wait_status: int, rusage: Any, workdir: Path, limits: 
         return JobResult(status=JobStatus.TIMEOUT,
                          error=f"exceeded the wall-clock limit of {limits.wall_s:g} s", **base)
     if watch.reason == "memory":
+        how = "the kernel's OOM killer acted in the job's cgroup" if watch.cgroup_oom else "watchdog"
         return JobResult(status=JobStatus.OUT_OF_MEMORY, error=f"the job's processes held more than "
-                         f"{limits.memory_mb} MB (watchdog)", **base)
+                         f"{limits.memory_mb} MB ({how})", **base)
     if watch.reason == "procs":
         return JobResult(status=JobStatus.CANDIDATE_ERROR,
                          error=f"ran more than {limits.max_procs} processes at once; killed", **base)
-    reported = _read_result(workdir / "result.json", limits)
+    reported = protocol.read_result(workdir / "result.json", limits)
     if reported is not None:
-        return _from_report(reported, base)
+        return protocol.from_report(reported, base)
     return _from_exit(watch, wait_status, peak_mb, limits, base)
-
-
-def _read_result(path: Path, limits: Limits) -> dict[str, Any] | None:
-    try:
-        if path.stat().st_size > limits.file_size_mb << 20:
-            return {"status": "candidate_error", "error": "result.json is larger than the file-size limit"}
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        return {"status": "candidate_error", "error": f"result.json is unreadable: {exc}"}
-    if not isinstance(data, dict):
-        return {"status": "candidate_error", "error": "result.json holds no JSON object"}
-    return data
-
-
-def _from_report(reported: dict[str, Any], base: dict[str, Any]) -> JobResult:
-    try:
-        status = JobStatus(reported.get("status"))
-    except ValueError:
-        status, reported = JobStatus.CANDIDATE_ERROR, {"error": f"bad status {reported.get('status')!r}"}
-    if reported.get("traceback"):
-        base["artifacts"]["traceback"] = str(reported["traceback"])
-    error = reported.get("error")
-    if status is JobStatus.INFRA_ERROR:
-        log.warning("sandbox worker is broken: %s", error)
-    return JobResult(status=status, metrics=_dict(reported.get("metrics")),
-                     outputs=_dict(reported.get("outputs")), error=_one_line(error), **base)
 
 
 def _from_exit(watch: _Watch, wait_status: int, peak_mb: float, limits: Limits,
                base: dict[str, Any]) -> JobResult:
     if os.WIFSIGNALED(wait_status):
         sig = os.WTERMSIG(wait_status)
+        if sig == signal.SIGKILL and watch.cgroup_oom:
+            return JobResult(status=JobStatus.OUT_OF_MEMORY, error=f"the kernel's OOM killer stopped the job at "
+                             f"its {limits.memory_mb} MB cgroup limit", **base)
         if sig == signal.SIGKILL and peak_mb >= OOM_NEAR * limits.memory_mb:
             return JobResult(status=JobStatus.OUT_OF_MEMORY, error=f"killed by SIGKILL at {peak_mb:.0f} MB, "
                              f"near the {limits.memory_mb} MB limit (kernel OOM killer?)", **base)
@@ -286,17 +304,6 @@ def _from_exit(watch: _Watch, wait_status: int, peak_mb: float, limits: Limits,
         return JobResult(status=JobStatus.INFRA_ERROR, error=error, **base)
     error = f"the worker exited with code {code} without a result (os._exit or sys.exit?)"
     return JobResult(status=JobStatus.CANDIDATE_ERROR, error=error, **base)
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _one_line(text: Any, limit: int = 500) -> str | None:
-    if text is None:
-        return None
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _killpg(pgid: int) -> None:

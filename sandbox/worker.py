@@ -1,18 +1,21 @@
-"""`python -m archlab.sandbox.worker WORKDIR`: runs one stage on a candidate, inside the sandbox.
+"""`python -m archlab.sandbox.worker WORKDIR [--out DIR] [--confine]`: runs one stage on a candidate.
 
-Reads `job.json` and `candidate.py` from WORKDIR and writes `result.json` there (tmp then rename, so
-the host never reads half a file). The result travels through a file, not stdout, so whatever the
-candidate prints cannot break the protocol.
+Reads `job.json` and `candidate.py` from WORKDIR and writes `started`, then `result.json` (tmp then
+rename, so the host never reads half a file) to DIR, by default WORKDIR itself. The result travels
+through a file, not stdout, so whatever the candidate prints cannot break the protocol.
 
 Only the standard library is imported at module level: the first thing this process does is write
 the `started` marker, so the host can tell "the worker never ran" (our fault) from "the candidate
-killed the worker" (its fault).
+killed the worker" (its fault). With `--confine` (process backend, in fresh namespaces) the worker
+then makes the filesystem read-only but for WORKDIR and drops its capabilities (`confine.py`), before
+torch or the candidate is imported.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 import traceback
 from pathlib import Path
@@ -24,19 +27,34 @@ OOM_MARKERS = ("can't allocate memory", "cannot allocate memory", "out of memory
 
 def main(argv: list[str]) -> int:
     workdir = Path(argv[1])
-    (workdir / "started").touch()
+    out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else workdir
+    worker_pid = os.getpid()
+    (out / "started").touch()
     job = json.loads((workdir / "job.json").read_text())
+    if "--confine" in argv[2:]:
+        from archlab.sandbox.confine import confine
+
+        try:
+            confine(workdir)
+        except OSError as exc:
+            _write(out, _failure("infra_error", f"worker could not confine itself: {_line(exc)}"))
+            return 0
     try:
         run_stage, candidate_error = _import_runtime(int(job.get("threads", 1)))
     except BaseException as exc:  # noqa: BLE001 - any import failure means the worker is broken
-        _write(workdir, _failure("infra_error", f"worker could not import archlab/torch: {_line(exc)}"))
+        _write(out, _failure("infra_error", f"worker could not import archlab/torch: {_line(exc)}"))
         return 0
     try:
-        out = run_stage(job["stage"], workdir / "candidate.py", job["task"], job.get("params", {}), workdir)
-        result = {"status": "ok", "metrics": out.get("metrics", {}), "outputs": out.get("outputs", {})}
+        done = run_stage(job["stage"], workdir / "candidate.py", job["task"], job.get("params", {}), workdir)
+        result = {"status": "ok", "metrics": done.get("metrics", {}), "outputs": done.get("outputs", {})}
     except BaseException as exc:  # noqa: BLE001 - whatever the candidate raised is recorded, not fatal
         result = _classify(exc, candidate_error)
-    _write(workdir, result)
+    if os.getpid() != worker_pid:
+        # A process the candidate forked came back up here: only the worker reports, and a fork
+        # bomb's thousand exits should not each run the interpreter's teardown.
+        os._exit(1)
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # for hosts that can't see
+    _write(out, result)
     return 0
 
 

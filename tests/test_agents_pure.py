@@ -33,6 +33,7 @@ def test_routers():
     assert after_plan({"done": False}) == "coder"
     assert after_critic({"verdict": {"decision": "accept"}}) == "evaluate"
     assert after_critic({"verdict": {"decision": "reject"}}) == "planner"
+    assert after_critic({"verdict": {"decision": "revise"}}) == "coder"
 
 
 def test_analyst_compares_with_the_best_parent():

@@ -46,7 +46,7 @@ def test_defaults():
 
 
 def test_unknown_task_names_field_and_allowed_values():
-    with pytest.raises(ConfigError, match=r"task: unknown task 'imagenet'; known tasks: mnist1d"):
+    with pytest.raises(ConfigError, match=r"task: unknown task 'imagenet'; known tasks: bytes-lm, digits, mnist1d"):
         load_config(None, {"task": "imagenet"})
 
 

@@ -6,8 +6,10 @@ from archlab.knowledge import Candidate, Evaluation, Run, open_store, sqlite_url
 
 
 @pytest.fixture
-def engine(tmp_path):
-    return open_store(sqlite_url(tmp_path / "ws" / "archlab.db"))
+def engine(store_url):  # SQLite, and PostgreSQL where one is configured (conftest.py)
+    engine = open_store(store_url)
+    yield engine
+    engine.dispose()
 
 
 def cand(cid, run_id="r1", **kw):
@@ -23,6 +25,8 @@ def ev(cid, val, **kw):
 
 
 def test_wal_mode(engine):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's journal mode")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 

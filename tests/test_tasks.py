@@ -42,5 +42,5 @@ def test_scoring_on_the_host(mnist1d):
 
 
 def test_unknown_task():
-    with pytest.raises(ConfigError, match="known tasks: mnist1d"):
+    with pytest.raises(ConfigError, match="known tasks: bytes-lm, digits, mnist1d"):
         get_task("cifar")

@@ -1,4 +1,9 @@
-"""A task: its TaskSpec, how its data is made (and cached), and how predictions are scored."""
+"""A task: its TaskSpec, how its data is made (and cached), and how predictions are scored.
+
+`Task` is a classification task whose harness trains in the sandbox; `LanguageModelTask`
+(tasks/bytes_lm.py) scores bits per byte; `TabularTask` (tasks/nb201.py) looks results up in a table
+instead of training.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,10 +37,27 @@ class Task:
     spec: TaskSpec
     generate: Callable[[], TaskData]
     version: str  # bump when the data or split changes; part of the cache key
+    description: str = ""
+
+    # How a result is ranked: this metric, higher is better unless `minimize`.
+    objective = "val_acc"
+    minimize = False
+    # A tabular task answers from a table (lookup); every other task trains in the sandbox.
+    tabular = False
 
     @property
     def name(self) -> str:
         return self.spec.name
+
+    def score_of(self, metrics: dict[str, Any]) -> float:
+        """The objective of a scored result as a number where higher is better (for ranking)."""
+        value = float(metrics[self.objective])
+        return -value if self.minimize else value
+
+    @property
+    def chance(self) -> float:
+        """score_of a model that guesses uniformly (a hopeless result scores about this)."""
+        return 1.0 / self.spec.num_outputs
 
     def data(self, cache_dir: Path) -> TaskData:
         """The task's data, generated once and cached as .npz under cache_dir."""
@@ -70,6 +93,13 @@ def _accuracy(pred: list[int] | None, labels: np.ndarray) -> float:
     if pred is None or len(pred) != len(labels):
         raise ValueError(f"expected {len(labels)} predictions, got {None if pred is None else len(pred)}")
     return float(np.mean(np.asarray(pred) == labels))
+
+
+def split_indices(n: int, sizes: tuple[int, int], seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A fixed permutation of range(n) cut into (first sizes[0], next sizes[1], the rest)."""
+    order = np.random.default_rng(seed).permutation(n)
+    a, b = sizes
+    return order[:a], order[a:a + b], order[a + b:]
 
 
 def _short(text: str) -> str:

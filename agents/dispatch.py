@@ -1,0 +1,36 @@
+"""Which form of a role runs: the offline one without an LLM endpoint (or when the role is set offline),
+the LLM one otherwise. A run can mix them, role by role (`llm.<role>.offline: true`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from langgraph.runtime import Runtime
+
+from archlab.agents.context import RunContext
+from archlab.agents.llm_coder import offline_fallback
+from archlab.agents.state import DiscoveryState, Plan
+from archlab.knowledge import store
+
+Node = Callable[[DiscoveryState, Runtime[RunContext]], dict]
+
+
+def uses_llm(ctx: RunContext, role: str) -> bool:
+    return ctx.llm is not None and not ctx.llm.cfg.role(role).offline
+
+
+def by_mode(role: str, offline: Node, llm: Node) -> Node:
+    def node(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
+        ctx = runtime.context
+        if uses_llm(ctx, role):
+            return llm(state, runtime)
+        if ctx.llm is not None and role == "coder":  # an LLM plan (combine, new space) the offline coder can follow
+            chosen = Plan.model_validate(state["plan"])
+            with ctx.session() as session:
+                parents = [p for p in (store.get_candidate(session=session, candidate_id=i) for i in chosen.parents)
+                           if p is not None]
+            return offline_fallback(state, runtime, chosen, parents)
+        return offline(state, runtime)
+
+    node.__name__ = role
+    return node

@@ -1,0 +1,199 @@
+"""The LLM client against a real local OpenAI-compatible server: structured output in every mode, the
+bounded re-ask of invalid answers, transport faults retried by the openai client alone, accounting,
+budgets; and every prompt template rendered strictly."""
+
+import jinja2
+import pytest
+from llm_server import ScriptedLLM
+from sqlmodel import Session
+
+from archlab.agents.llm.answers import PlanAnswer
+from archlab.agents.llm.client import CallSite, LLMBudgetExceeded, LLMClient, LLMEndpointError, LLMError
+from archlab.agents.llm.config import LLMConfig
+from archlab.agents.llm.prompts import render, template_names
+from archlab.knowledge import agent_log, open_store, sqlite_url
+
+PLAN = {"move": "explore", "parents": [], "hypothesis": "a wider first layer helps", "expected_effect": "+2%"}
+TASK = {"name": "mnist1d", "kind": "classify", "input_shape": [1, 40], "num_outputs": 10, "max_params": 100000,
+        "steps": 100}
+CAND = {"id": "c1", "summary": "conv relu", "status": "evaluated", "params": 1000, "parents": [], "delta": 0.01,
+        "reason": ""}
+FIXTURES = {
+    "system.j2": {"role": "planner"},
+    "planner.j2": {"task": TASK, "space": "seq1d", "grammar": "g", "evaluated": 1,
+                   "board": [{"id": "c1", "val_acc": 0.5, "params": 10, "origin": "write", "parents": [],
+                              "summary": "s"}],
+                   "pareto": [{"id": "c1", "val_acc": 0.5, "params": 10}],
+                   "failures": [{"id": "c2", "status": "failed", "summary": "s", "reason": "r"}],
+                   "concepts": [{"id": 1, "claim": "c", "kind": "hypothesis", "confidence": 0.4}],
+                   "ideas": ["try gelu"]},
+    "coder.j2": {"task": TASK, "plan": PLAN, "space": "seq1d", "grammar": "g",
+                 "example": {"derivation": {"rule": "x"}, "summary": "s"},
+                 "parents": [{"id": "c1", "summary": "s", "source": "def build_model(task): ...",
+                              "derivation": None}]},
+    "coder_repair.j2": {"task": TASK, "plan": PLAN, "source": "x", "reason": "Traceback ..."},
+    "critic.j2": {"task": TASK, "plan": PLAN, "source": "x", "summary": "s", "params": 1, "flops": 2,
+                  "nearest": [CAND], "concepts": [], "failures": []},
+    "analyst.j2": {"task": TASK, "child": CAND, "comparison": {"claim": "c1 improved"},
+                   "related": [CAND], "concepts": [],
+                   "history": [{"stage": "train", "fidelity": 100, "seed": 0, "status": "ok", "val_acc": 0.5,
+                                "error": ""}]},
+    "validation_retry.j2": {"error": "e", "schema_name": "PlanAnswer"},
+    "json_mode.j2": {"schema": "{}"},
+}
+
+
+def test_every_template_renders_and_a_missing_variable_raises():
+    assert set(template_names()) == set(FIXTURES)
+    for name, variables in FIXTURES.items():
+        assert render(name, **variables).strip()
+        if variables:
+            missing = dict(variables)
+            missing.pop(next(iter(missing)))
+            with pytest.raises(jinja2.UndefinedError):
+                render(name, **missing)
+
+
+@pytest.fixture
+def server():
+    s = ScriptedLLM()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def engine(tmp_path):
+    return open_store(sqlite_url(tmp_path / "a.db"))
+
+
+def client(server, engine=None, **cfg) -> LLMClient:
+    cfg = {"base_url": server.url, "timeout_s": 2.0, "max_retries": 2, "validation_retries": 2, **cfg}
+    return LLMClient(LLMConfig(**cfg), api_key=None, engine=engine, run_id="r1")
+
+
+def ask(c: LLMClient):
+    return c.structured(CallSite("planner"), PlanAnswer, "PLAN please", system="sys", convert=lambda a: a)
+
+
+def calls(engine):
+    with Session(engine) as s:
+        return list(agent_log.run_calls(session=s, run_id="r1"))
+
+
+@pytest.mark.parametrize("output", ["json_schema", "json_object", "tools"])
+def test_structured_output_in_each_mode(server, engine, output):
+    server.add("PLAN", PLAN)
+    answer = ask(client(server, engine, output=output, price_in=1.0, price_out=2.0))
+    assert answer == PlanAnswer(**PLAN)
+    body = server.log[0].body
+    if output == "tools":
+        assert body["tool_choice"]["function"]["name"] == "PlanAnswer"
+    else:
+        assert body["response_format"]["type"] == output
+    [call] = calls(engine)
+    assert call.status == "ok" and call.prompt_tokens > 0 and call.completion_tokens > 0
+    assert call.cost_usd == pytest.approx((call.prompt_tokens + 2 * call.completion_tokens) / 1e6)
+
+
+def test_invalid_answers_are_re_asked_with_the_error(server, engine):
+    server.add("PLAN", "{\"move\": \"explo", fault="truncated", times=1)
+    server.add("PLAN", {"move": "jump", "hypothesis": "short"}, times=1)
+    server.add("PLAN", PLAN)
+    assert ask(client(server, engine)).move == "explore"
+    assert "not valid JSON" in server.log[1].text and "move" in server.log[2].text.split("could not be used")[-1]
+    assert [c.status for c in calls(engine)] == ["invalid", "invalid", "ok"]
+
+
+def test_an_answer_that_never_validates_is_an_llm_error_not_a_crash(server, engine):
+    server.add("PLAN", {"nonsense": True})
+    with pytest.raises(LLMError) as err:
+        ask(client(server, engine, validation_retries=1))
+    assert err.value.status == "invalid" and len(server.log) == 2
+
+
+def test_domain_check_is_re_asked(server):
+    server.add("PLAN", {**PLAN, "parents": ["ghost"]}, times=1)
+    server.add("PLAN", PLAN)
+
+    def convert(a):
+        if a.parents:
+            raise ValueError(f"unknown parent ids {a.parents}")
+        return a
+
+    assert client(server).structured(CallSite("planner"), PlanAnswer, "PLAN", system="s", convert=convert).parents == []
+    assert "unknown parent ids ['ghost']" in server.log[1].text
+
+
+@pytest.mark.parametrize("fault,seen", [("429", "429"), ("500", "500"), ("timeout", "timeout")])
+def test_transport_faults_are_retried_by_the_client_alone(server, engine, fault, seen):
+    server.add("PLAN", PLAN, fault=fault, times=1, delay=1.5)
+    server.add("PLAN", PLAN)
+    assert ask(client(server, engine, timeout_s=0.5)).move == "explore"
+    [call] = calls(engine)  # one call, its retry inside the openai client
+    assert call.status == "ok" and call.requests == 2 and call.faults == {seen: 1}
+
+
+def test_faults_past_the_client_retries_are_an_llm_error(server, engine):
+    server.add("PLAN", PLAN, fault="500")
+    with pytest.raises(LLMError) as err:
+        ask(client(server, engine, max_retries=1))
+    assert err.value.status == "server_error" and len(server.log) == 2
+    assert calls(engine)[0].faults == {"500": 2}
+
+
+def test_a_misconfigured_endpoint_stops_the_run(server):
+    with pytest.raises(LLMEndpointError):  # 404: the script has no answer (like an unknown model)
+        ask(client(server))
+
+
+def test_the_token_budget_stops_further_calls(server, engine):
+    server.add("PLAN", PLAN)
+    c = client(server, engine, budget={"tokens": 10})
+    ask(c)
+    assert c.exhausted().startswith("LLM token budget reached")
+    with pytest.raises(LLMBudgetExceeded):
+        ask(c)
+    again = client(server, engine, budget={"tokens": 10})  # a resumed run counts what was spent
+    assert again.exhausted() is not None and len(server.log) == 1
+
+
+def test_settings_cli_overrides_and_the_environment(monkeypatch):
+    from archlab.cli import _llm_overrides
+    from archlab.errors import ConfigError
+    from archlab.settings import load_config
+
+    assert _llm_overrides("http://h/v1", ["m1", "coder=m2"]) == {"base_url": "http://h/v1", "model": "m1",
+                                                                  "coder": {"model": "m2"}}
+    with pytest.raises(ConfigError, match="unknown role 'painter'"):
+        _llm_overrides(None, ["painter=m"])
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://env/v1")
+    monkeypatch.setenv("ARCHLAB_LLM_MODEL", "env-model")
+    cfg = load_config(None, {"llm": {"model": "explicit", "critic": {"model": "judge"}}})
+    assert cfg.llm.active and cfg.llm.base_url == "http://env/v1"  # the environment fills what is unset
+    assert cfg.llm.model_of("planner") == "explicit" and cfg.llm.model_of("critic") == "judge"
+    assert not load_config(None, {"llm": {"enabled": False}}).llm.active
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    assert not load_config(None).llm.active  # offline by default
+    with pytest.raises(ConfigError, match="llm.enabled"):
+        load_config(None, {"llm": {"enabled": True}})
+
+
+def test_pure_checks_of_answers():
+    from archlab.agents.llm.answers import Edit
+    from archlab.agents.llm.views import pareto
+    from archlab.agents.llm_coder import apply_edits
+    from archlab.agents.llm_critic import source_key
+    from archlab.agents.llm_planner import to_plan
+
+    assert to_plan(PlanAnswer(move="refine", parents=["c1"], hypothesis="widen c1 a bit"), {"c1"}, "s").by == "llm"
+    with pytest.raises(ValueError, match="takes 2..2 parents"):
+        to_plan(PlanAnswer(move="combine", parents=["c1"], hypothesis="mix c1 with c2"), {"c1"}, "s")
+    with pytest.raises(ValueError, match="unknown parent ids"):
+        to_plan(PlanAnswer(move="refine", parents=["c9"], hypothesis="widen c9 a bit"), {"c1"}, "s")
+    assert apply_edits("a = 1\nb = 2\n", [Edit(search="b = 2", replace="b = 3")]) == "a = 1\nb = 3\n"
+    with pytest.raises(ValueError, match="occurs 0 times"):
+        apply_edits("a = 1\n", [Edit(search="c", replace="d")])
+    assert source_key("x = 1  # one\n") == source_key("\nx = (1)\n") != source_key("y = 1\n")
+    rows = [{"id": "a", "val_acc": 0.9, "params": 100}, {"id": "b", "val_acc": 0.8, "params": 10},
+            {"id": "c", "val_acc": 0.7, "params": 50}]
+    assert [r["id"] for r in pareto(rows)] == ["b", "a"]
