@@ -14,4 +14,4 @@ COPY knowledge knowledge
 COPY sandbox sandbox
 COPY spaces spaces
 RUN pip install ".[ray,postgres]"
-WORKDIR /work
+WORKDIR /srv/archlab
