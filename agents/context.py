@@ -36,6 +36,7 @@ class RunContext:
     budget_s: float | None = None
     max_evals: int | None = None
     used_before_s: float = 0.0  # time spent by earlier processes on this run (resume)
+    paused_s: float = 0.0  # time this process held the run paused (steering); not spent
     memory: ConceptMemory | None = None  # the workspace's concept memory; None for a one-off eval
     llm: LLMClient | None = None  # the LLM roles' client; None: every role in its offline form
     started: float = field(default_factory=time.monotonic)
@@ -45,7 +46,7 @@ class RunContext:
         return Session(self.engine)
 
     def elapsed_s(self) -> float:
-        return self.used_before_s + time.monotonic() - self.started
+        return self.used_before_s + time.monotonic() - self.started - self.paused_s
 
     @property
     def data(self) -> TaskData:

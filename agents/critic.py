@@ -12,7 +12,7 @@ from archlab.agents.evaluation import run_build
 from archlab.agents.recall import recall
 from archlab.agents.state import DiscoveryState, Proposal, Verdict
 from archlab.evaluator.candidate import static_check
-from archlab.knowledge import Candidate, store
+from archlab.knowledge import Candidate, steering, store
 
 log = logging.getLogger(__name__)
 DECIDED = ("accepted", "rejected", "failed", "evaluated")
@@ -45,6 +45,9 @@ def review(ctx: RunContext, candidate: Candidate) -> tuple[str, str | None]:
     problems = static_check(candidate.source)
     if problems:
         return "rejected", "static check: " + "; ".join(problems)
+    vetoed = vetoed_direction(ctx, candidate)
+    if vetoed:
+        return "rejected", f"a person vetoed this direction: {vetoed!r}"
     with ctx.session() as session:
         twin = candidate.derivation_hash and store.find_by_derivation(
             session=session, run_id=ctx.run_id, derivation_hash=candidate.derivation_hash, exclude_id=candidate.id)
@@ -62,6 +65,14 @@ def review(ctx: RunContext, candidate: Candidate) -> tuple[str, str | None]:
     if twin:
         return "rejected", f"duplicate of {twin.id} (same graph or same cost and probe outputs)"
     return "accepted", None
+
+
+def vetoed_direction(ctx: RunContext, candidate: Candidate) -> str | None:
+    """The first vetoed direction (text) the proposal's summary or rationale mentions, ignoring case."""
+    with ctx.session() as session:
+        directions = steering.vetoed_directions(session=session, run_id=ctx.run_id)
+    described = f"{candidate.summary} {candidate.rationale}".lower()
+    return next((d for d in directions if d.lower() in described), None)
 
 
 def _candidate(ctx: RunContext, state: DiscoveryState, cid: str, proposal: Proposal) -> Candidate:

@@ -20,28 +20,40 @@ from archlab.agents.llm_critic import llm_critique
 from archlab.agents.llm_planner import llm_plan
 from archlab.agents.planner import plan
 from archlab.agents.state import DiscoveryState
+from archlab.agents.steer import steer
 
 
 def after_plan(state: DiscoveryState) -> Literal["coder", "__end__"]:
     return END if state.get("done") else "coder"
 
 
+def after_steer(state: DiscoveryState) -> Literal["planner", "critic", "__end__"]:
+    if state.get("done"):
+        return END
+    drafted = (state.get("plan") or {}).get("move") == "draft" and state.get("verdict") is None
+    return "critic" if drafted else "planner"
+
+
 def after_critic(state: DiscoveryState) -> Literal["evaluate", "coder", "planner"]:
     decision = (state.get("verdict") or {}).get("decision")
+    if decision == "revise" and (state.get("plan") or {}).get("move") == "draft":
+        return "planner"  # a person's draft is theirs to revise; the critic's reason is in its history
     return {"accept": "evaluate", "revise": "coder"}.get(decision, "planner")
 
 
 def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
     graph = StateGraph(DiscoveryState, context_schema=RunContext)
+    graph.add_node("steer", steer)
     graph.add_node("planner", by_mode("planner", plan, llm_plan))
     graph.add_node("coder", by_mode("coder", code, llm_code))
     graph.add_node("critic", by_mode("critic", critique, llm_critique))
     graph.add_node("evaluate", evaluate)
     graph.add_node("analyst", by_mode("analyst", analyse, llm_analyse))
-    graph.add_edge(START, "planner")
+    graph.add_edge(START, "steer")
+    graph.add_conditional_edges("steer", after_steer)
     graph.add_conditional_edges("planner", after_plan)
     graph.add_edge("coder", "critic")
     graph.add_conditional_edges("critic", after_critic)
     graph.add_edge("evaluate", "analyst")
-    graph.add_edge("analyst", "planner")
+    graph.add_edge("analyst", "steer")
     return graph.compile(checkpointer=checkpointer)

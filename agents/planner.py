@@ -12,7 +12,7 @@ from archlab.agents.context import RunContext
 from archlab.agents.recall import recall
 from archlab.agents.state import DiscoveryState, Plan
 from archlab.agents.strategy_step import strategy_plan
-from archlab.knowledge import store
+from archlab.knowledge import agent_log, store
 
 
 def step_rng(ctx: RunContext, state: DiscoveryState, purpose: str) -> random.Random:
@@ -32,11 +32,22 @@ def plan(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
         chosen = choose_plan(population, ctx.search, step_rng(ctx, state, "plan"), ctx.space.name)
     else:  # a search strategy (agents/strategies/) picks the exact derivation
         chosen = strategy_plan(ctx, step_rng(ctx, state, "plan"))
+    chosen.ideas = see_ideas(ctx, state)
     if chosen.move == "refine":  # a fresh sample has no hypothesis for the memory to inform
         summary = next(c.summary for c, _ in board if c.id == chosen.parents[0])
         chosen.concepts = recall(ctx, state, agent="planner",
                                  query=f"what improves validation accuracy of {summary} on {ctx.task.name}")
     return {"plan": chosen.model_dump(), "proposal": None, "verdict": None, "done": False}
+
+
+def see_ideas(ctx: RunContext, state: DiscoveryState) -> list[int]:
+    """The offline planner cannot read free text: it records the queued ideas as seen at this step (so
+    the person knows the run got them) and its plan lists them; queue a draft for it to act on."""
+    with ctx.session() as session:
+        ids = [i.id for i in agent_log.queued_ideas(session=session, run_id=ctx.run_id)]
+        if ids:
+            agent_log.mark_seen(session=session, idea_ids=ids, step=state.get("step", 0))
+    return ids
 
 
 def choose_plan(population: list[tuple[str, float]], cfg: SearchConfig, rng: random.Random,

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 
 class Plan(BaseModel):
-    move: Literal["explore", "refine", "combine", "new_space"]
+    move: Literal["explore", "refine", "combine", "new_space", "draft"]  # draft: a person's, via steering
     parents: list[str] = Field(default_factory=list)
     hypothesis: str
     space: str
@@ -25,8 +25,9 @@ class Plan(BaseModel):
 
 class Proposal(BaseModel):
     # sample / mutate (offline); write (free-form source), derive (a derivation in the space), edit (of the
-    # parent's source), grammar (a sample of a new grammar), repair (after a failed build or a review)
-    origin: Literal["sample", "mutate", "write", "derive", "edit", "grammar", "repair"]
+    # parent's source), grammar (a sample of a new grammar), repair (after a failed build or a review);
+    # user: a person's draft, queued by steering
+    origin: Literal["sample", "mutate", "write", "derive", "edit", "grammar", "repair", "user"]
     parents: list[str] = Field(default_factory=list)
     rationale: str
     source: str
@@ -69,4 +70,5 @@ class DiscoveryState(TypedDict, total=False):
     insights: list[dict]  # the LLM analyst's, beside the offline comparison in `insight`
     revisions: int  # times the current proposal went back to the coder (repair or revise)
     done: bool
+    stopped: bool  # a person stopped the run (steering)
     stop_reason: str | None

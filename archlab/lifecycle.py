@@ -32,6 +32,7 @@ from archlab.workspace import Workspace
 
 log = logging.getLogger(__name__)
 RECURSION_LIMIT = 1_000_000  # the graph loops once per proposal; the budget, not LangGraph, ends it
+LIVE = ("running", "paused")  # a process drives the run (a paused one waits for a person between steps)
 OnUpdate = Callable[[RunContext, str], None]
 
 
@@ -72,7 +73,7 @@ def resolve_run_id(ws: Workspace, run_id: str) -> str:
 
 def run_state(run: Run) -> str:
     """The stored status, except that a 'running' run whose process is gone was killed."""
-    if run.status == "running" and run.pid is not None and not procfs.is_alive(run.pid):
+    if run.status in LIVE and run.pid is not None and not procfs.is_alive(run.pid):
         return "interrupted"
     return run.status
 
@@ -84,12 +85,14 @@ def prepare_resume(ws: Workspace, run_id: str, budget: float | None = None) -> t
     if run is None:
         raise ConfigError(f"no run {run_id!r} in {ws.root}; `archlab runs` lists them")
     state = run_state(run)
-    if state == "running":
-        raise ConfigError(f"run {run_id} is still running (pid {run.pid})")
+    if state in LIVE:
+        raise ConfigError(f"run {run_id} is still {state} (pid {run.pid})")
     cfg = load_config(ws.config_path(run_id), {"budget": budget} if budget is not None else None)
     restart = state == "finished"
     if restart and budget is None:
         raise ConfigError(f"run {run_id} finished ({run.stop_reason}); pass --budget to give it more time")
+    if budget is None and run.budget_s != cfg.budget:  # a person changed the budget while it ran
+        cfg = load_config(ws.config_path(run_id), {"budget": run.budget_s})
     with Session(ws.engine) as session:
         store.update_run(session=session, run_id=run_id, status="running", pid=os.getpid(),
                          budget_s=cfg.budget, stop_reason=None)
@@ -148,13 +151,12 @@ def execute(ws: Workspace, run_id: str, cfg: ExperimentConfig, *, restart: bool 
     try:
         with checkpointer(ws.checkpoints_path) as saver:
             graph = build_graph(saver)
-            fresh = graph.get_state(config).created_at is None
-            start = {"run_id": run_id, "step": 0, "attempt": 0} if fresh else ({"done": False} if restart else None)
+            start = _start_input(graph.get_state(config), run_id, restart)
             for update in graph.stream(start, config, context=ctx, stream_mode="updates"):
                 if on_update:
                     on_update(ctx, next(iter(update), ""))
             final = graph.get_state(config).values
-        status, reason = "finished", final.get("stop_reason")
+        status, reason = ("stopped" if final.get("stopped") else "finished"), final.get("stop_reason")
     except KeyboardInterrupt:
         status, reason = "stopped", "interrupted by the user"
         raise
@@ -167,6 +169,16 @@ def execute(ws: Workspace, run_id: str, cfg: ExperimentConfig, *, restart: bool 
             ctx.llm.close()
         _finish(ws, run_id, ctx, status, reason)
     return _get(ws, run_id)
+
+
+def _start_input(snapshot, run_id: str, restart: bool) -> dict | None:
+    """A new run's first state; None continues where the checkpoint left off; a finished run (with more
+    budget) or one a person stopped starts a new pass."""
+    if snapshot.created_at is None:
+        return {"run_id": run_id, "step": 0, "attempt": 0}
+    if restart or snapshot.values.get("stopped"):
+        return {"done": False, "stopped": False, "stop_reason": None}
+    return None
 
 
 def _finish(ws: Workspace, run_id: str, ctx: RunContext, status: str, reason: str | None) -> None:

@@ -26,11 +26,13 @@ from sqlmodel import create_engine
 from archlab.errors import StoreError
 from archlab.knowledge import (  # noqa: F401 - registers the tables
     agent_log,
+    chat_log,
     concepts,
     evidence,
     grammars,
     models,
     retrieval_log,
+    steering,
 )
 
 
