@@ -1,5 +1,5 @@
-# The image compose.yaml runs as the Ray head, the Ray GPU workers and the discovery run: archlab with
-# its ray and postgres extras. torch is pinned in pyproject.toml; on Linux PyPI's wheel of it carries
+# The image compose.yaml runs as the Ray head, the Ray GPU workers, the discovery run and the web app: archlab with
+# its ray, postgres and web extras. torch is pinned in pyproject.toml; on Linux PyPI's wheel of it carries
 # CUDA, which the GPU workers use. Build: docker compose build (or docker build -f docker/archlab.Dockerfile .)
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1
@@ -13,5 +13,5 @@ COPY evaluator evaluator
 COPY knowledge knowledge
 COPY sandbox sandbox
 COPY spaces spaces
-RUN pip install ".[ray,postgres]"
+RUN pip install ".[ray,postgres,web]"
 WORKDIR /srv/archlab

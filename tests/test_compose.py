@@ -31,10 +31,10 @@ def config(**env: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_compose_file_validates_and_wires_the_team_setup() -> None:
-    result = config(ARCHLAB_POSTGRES_PASSWORD="s3cret")
+    result = config(ARCHLAB_POSTGRES_PASSWORD="s3cret", ARCHLAB_WEB_TOKEN="t0ken")
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
-    assert {"postgres", "ray-head", "ray-gpu-worker", "archlab"} <= services.keys()
+    assert {"postgres", "ray-head", "ray-gpu-worker", "archlab", "web"} <= services.keys()
     assert "pgvector" in services["postgres"]["image"]
     for name in ("postgres", "ray-head", "ray-gpu-worker"):
         assert services[name]["healthcheck"]["test"], name
@@ -47,8 +47,19 @@ def test_compose_file_validates_and_wires_the_team_setup() -> None:
     assert (Path(build["context"]) / build["dockerfile"]).is_file()
     env = services["archlab"]["environment"]
     assert env["ARCHLAB_DATABASE_URL"].startswith("postgresql+psycopg://archlab:s3cret@postgres:5432/")
+    web = services["web"]
+    assert web["environment"]["ARCHLAB_WEB_TOKEN"] == "t0ken" and "--host" in web["command"]
+    assert web["environment"]["ARCHLAB_DATABASE_URL"] == env["ARCHLAB_DATABASE_URL"]
+    [port] = web["ports"]  # Compose v2 writes the long form, the standalone v1 keeps the short one
+    published = port if isinstance(port, str) else f"{port['host_ip']}:{port['published']}:{port['target']}"
+    assert published.removesuffix("/tcp") == "127.0.0.1:8765:8765"
+
+
+def test_compose_refuses_to_start_the_web_app_without_a_token() -> None:
+    result = config(ARCHLAB_POSTGRES_PASSWORD="s3cret")
+    assert result.returncode != 0 and "ARCHLAB_WEB_TOKEN" in result.stderr
 
 
 def test_compose_refuses_to_start_without_the_password() -> None:
-    result = config()
+    result = config(ARCHLAB_WEB_TOKEN="t0ken")
     assert result.returncode != 0 and "ARCHLAB_POSTGRES_PASSWORD" in result.stderr
