@@ -78,8 +78,10 @@ def run_state(run: Run) -> str:
     return run.status
 
 
-def prepare_resume(ws: Workspace, run_id: str, budget: float | None = None) -> tuple[ExperimentConfig, bool]:
-    """The run's config (budget raised if asked) and whether the graph must start a new pass."""
+def prepare_resume(ws: Workspace, run_id: str, budget: float | None = None,
+                   llm: dict | None = None) -> tuple[ExperimentConfig, bool]:
+    """The run's config (budget raised, LLM endpoint or models changed if asked) and whether the graph
+    must start a new pass. A changed endpoint is written to the run's config, so the report shows it."""
     with Session(ws.engine) as session:
         run = store.get_run(session=session, run_id=run_id)
     if run is None:
@@ -87,15 +89,15 @@ def prepare_resume(ws: Workspace, run_id: str, budget: float | None = None) -> t
     state = run_state(run)
     if state in LIVE:
         raise ConfigError(f"run {run_id} is still {state} (pid {run.pid})")
-    cfg = load_config(ws.config_path(run_id), {"budget": budget} if budget is not None else None)
     restart = state == "finished"
     if restart and budget is None:
         raise ConfigError(f"run {run_id} finished ({run.stop_reason}); pass --budget to give it more time")
-    if budget is None and run.budget_s != cfg.budget:  # a person changed the budget while it ran
-        cfg = load_config(ws.config_path(run_id), {"budget": run.budget_s})
+    # Without --budget, the stored budget holds: a person may have changed it while the run ran.
+    cfg = load_config(ws.config_path(run_id), {"budget": budget if budget is not None else run.budget_s,
+                                               "llm": llm})
     with Session(ws.engine) as session:
         store.update_run(session=session, run_id=run_id, status="running", pid=os.getpid(),
-                         budget_s=cfg.budget, stop_reason=None)
+                         budget_s=cfg.budget, stop_reason=None, config=cfg.resolved())
     ws.write_config(run_id, cfg.resolved())
     return cfg, restart
 
