@@ -19,8 +19,8 @@ def llm_section(*, session: Session, run_id: str, candidates: list[Candidate],
     if not calls and not notes:
         return None
     trained = {e.candidate_id for e in evaluations if e.stage == "train"}
-    parts = ["## LLM roles", _usage(calls, len(trained)), _faults(calls, notes, candidates, trained),
-             _plans(notes), _verdicts(notes), _insights(notes)]
+    parts = ["## LLM roles", _usage(calls, len(trained)), *_model_choice(session, run_id, calls),
+             _faults(calls, notes, candidates, trained), _plans(notes), _verdicts(notes), _insights(notes)]
     return "\n\n".join(parts)
 
 
@@ -58,11 +58,11 @@ def fault_counts(calls, notes, candidates: list[Candidate], trained: set[str]) -
 
 def _usage(calls, trained: int) -> str:
     rows = ["### Calls and cost", "",
-            "| role | calls | ok | prompt tokens | completion tokens | $ | LLM s | re-asked |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for role in sorted({c.role for c in calls}):
-        mine = [c for c in calls if c.role == role]
-        rows.append(f"| {role} | {len(mine)} | {sum(c.status == 'ok' for c in mine)} | "
+            "| role | model | calls | ok | prompt tokens | completion tokens | $ | LLM s | re-asked |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for role, model in sorted({(c.role, c.model) for c in calls}):
+        mine = [c for c in calls if (c.role, c.model) == (role, model)]
+        rows.append(f"| {role} | {model} | {len(mine)} | {sum(c.status == 'ok' for c in mine)} | "
                     f"{sum(c.prompt_tokens for c in mine):,} | {sum(c.completion_tokens for c in mine):,} | "
                     f"{sum(c.cost_usd for c in mine):.4f} | {sum(c.latency_s for c in mine):.1f} | "
                     f"{sum(c.status == 'invalid' for c in mine)} |")
@@ -71,6 +71,28 @@ def _usage(calls, trained: int) -> str:
     rows += ["", f"Total: {f['tokens']:,} tokens, ${f['usd']:.4f}, {f['llm_s']:.1f}s waiting for the LLM; "
                  f"{f['evaluated']} candidates trained: **{per} tokens per evaluated candidate**."]
     return "\n".join(rows)
+
+
+def _model_choice(session: Session, run_id: str, calls) -> list[str]:
+    """Where a role had several models, what its bandit saw of each (agents/model_bandit.py)."""
+    from archlab.agents.model_bandit import arm_stats
+
+    rows = []
+    for role in sorted({c.role for c in calls}):
+        models = sorted({c.model for c in calls if c.role == role})
+        if len(models) < 2:
+            continue
+        for arm in arm_stats(session.get_bind(), run_id, role, models):
+            rate = f"{arm.successes / arm.trials:.2f}" if arm.trials else "-"
+            rows.append(f"| {role} | {arm.model} | {arm.calls} | {arm.trials} | {arm.successes} | {rate} | "
+                        f"{arm.tokens:,} | {arm.cost_usd:.4f} |")
+    if not rows:
+        return []
+    head = ["### Model choice", "", "Several models per role: a bandit picks one per call, learning which "
+            "yields accepted, improving candidates per unit cost.", "",
+            "| role | model | calls | trials | successes | rate | tokens | $ |",
+            "|---|---|---:|---:|---:|---:|---:|---:|"]
+    return ["\n".join(head + rows)]
 
 
 def _faults(calls, notes, candidates, trained) -> str:
@@ -123,5 +145,5 @@ def _insights(notes) -> str:
 
 
 def _cell(text: str) -> str:
-    text = text.replace("|", "\\|").replace("\n", " ")
+    text = text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")  # `<`: no markup from a cell
     return text if len(text) <= CELL else text[:CELL - 1] + "…"

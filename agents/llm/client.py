@@ -44,10 +44,12 @@ class _Traffic:
 
 class LLMClient:
     def __init__(self, cfg: LLMConfig, *, api_key: str | None, engine: Engine | None = None,
-                 run_id: str | None = None) -> None:
+                 run_id: str | None = None, choose_model: Callable[[CallSite], str] | None = None) -> None:
+        """`choose_model` picks a role's model per call when it has several (agents/model_bandit.py)."""
         if not cfg.base_url:
             raise LLMEndpointError("no LLM endpoint configured (llm.base_url / --llm-base-url / OPENAI_BASE_URL)")
         self.cfg, self.engine, self.run_id = cfg, engine, run_id
+        self.choose_model = choose_model
         self._local = threading.local()
         http = openai.DefaultHttpxClient(event_hooks={"request": [self._on_request], "response": [self._on_response]})
         # A local server (Ollama, vLLM, llama.cpp) needs no key, but the package insists on one.
@@ -67,6 +69,7 @@ class LLMClient:
         LLMError when no valid answer came (transport failure after the client's retries, or invalid answers).
         """
         messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
+        self._local.model = self._model(site)  # one model for the call and its re-asks
         errors: list[str] = []
         for _ in range(self.cfg.validation_retries + 1):
             raw = self._complete(site, schema, messages, retries=len(errors))
@@ -81,6 +84,11 @@ class LLMClient:
                 continue
             return result
         raise LLMError(f"{site.role}: no valid {schema.__name__} after {len(errors)} answers: {errors[-1]}", "invalid")
+
+    def _model(self, site: CallSite) -> str:
+        if self.choose_model is None or len(self.cfg.models_of(site.role)) < 2:
+            return self.cfg.model_of(site.role)
+        return self.choose_model(site)
 
     def exhausted(self) -> str | None:
         """The budget that is spent, as a stop reason; None while every budget has room."""
@@ -124,7 +132,7 @@ class LLMClient:
 
     def _request(self, role: str, schema: type[BaseModel], messages: list[dict]) -> dict:
         request: dict[str, Any] = {
-            "model": self.cfg.model_of(role), "messages": messages,
+            "model": self._local.model, "messages": messages,
             "temperature": self.cfg.temperature_of(role),
             "max_tokens": self.cfg.role(role).max_tokens or self.cfg.max_tokens,
         }
@@ -146,16 +154,17 @@ class LLMClient:
                started: float | None = None, prompt_tokens: int = 0, completion_tokens: int = 0,
                validation_retries: int = 0) -> None:
         latency = time.monotonic() - started if started is not None else 0.0
-        cost = self.cfg.cost(site.role, prompt_tokens, completion_tokens)
+        model = getattr(self._local, "model", None) or self.cfg.model_of(site.role)
+        cost = self.cfg.cost(site.role, prompt_tokens, completion_tokens, model)
         tokens, usd, wall = self.used
         self.used = (tokens + prompt_tokens + completion_tokens, usd + cost, wall + latency)
         faults = _faults(traffic) if traffic else {}
-        log.info("llm %s %s: %s, %d+%d tokens, %.1fs%s", site.role, self.cfg.model_of(site.role), status,
+        log.info("llm %s %s: %s, %d+%d tokens, %.1fs%s", site.role, model, status,
                  prompt_tokens, completion_tokens, latency, f", faults {faults}" if faults else "")
         if self.engine is None:
             return
         call = agent_log.LLMCall(run_id=self.run_id, step=site.step, attempt=site.attempt, role=site.role,
-                                 model=self.cfg.model_of(site.role), status=status, prompt_tokens=prompt_tokens,
+                                 model=model, status=status, prompt_tokens=prompt_tokens,
                                  completion_tokens=completion_tokens, cost_usd=cost, latency_s=latency,
                                  requests=traffic.requests if traffic else 0, faults=faults,
                                  validation_retries=validation_retries, error=error)

@@ -17,11 +17,20 @@ class RoleModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str | None = Field(default=None, description="model name; default llm.model")
+    models: list[str] = Field(default_factory=list, description="several models: a bandit picks one per "
+                              "call, learning which yields accepted, improving candidates per unit cost")
     temperature: float | None = Field(default=None, ge=0, le=2)
     max_tokens: int | None = Field(default=None, ge=16, description="completion tokens per call")
     offline: bool = Field(default=False, description="this role uses its offline form even with an endpoint")
     price_in: float | None = Field(default=None, ge=0, description="dollars per million prompt tokens")
     price_out: float | None = Field(default=None, ge=0, description="dollars per million completion tokens")
+
+
+class ModelPrice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    price_in: float = Field(ge=0, description="dollars per million prompt tokens")
+    price_out: float = Field(ge=0, description="dollars per million completion tokens")
 
 
 class LLMBudget(BaseModel):
@@ -53,6 +62,8 @@ class LLMConfig(BaseModel):
     price_in: float = Field(default=0.0, ge=0, description="dollars per million prompt tokens (all roles)")
     price_out: float = Field(default=0.0, ge=0, description="dollars per million completion tokens (all roles)")
     budget: LLMBudget = Field(default_factory=LLMBudget)
+    prices: dict[str, ModelPrice] = Field(default_factory=dict, description="per model, over the role's and "
+                                          "the global prices (a role's bandit compares models by cost)")
     planner: RoleModel = Field(default_factory=RoleModel)
     coder: RoleModel = Field(default_factory=RoleModel)
     critic: RoleModel = Field(default_factory=RoleModel)
@@ -68,12 +79,18 @@ class LLMConfig(BaseModel):
     def model_of(self, role: str) -> str:
         return self.role(role).model or self.model or "gpt-4o-mini"
 
+    def models_of(self, role: str) -> list[str]:
+        """The models a role may use: its bandit's arms, or the one model."""
+        return list(dict.fromkeys(self.role(role).models)) or [self.model_of(role)]
+
     def temperature_of(self, role: str) -> float:
         value = self.role(role).temperature
         return self.temperature if value is None else value
 
-    def cost(self, role: str, prompt_tokens: int, completion_tokens: int) -> float:
-        r = self.role(role)
+    def cost(self, role: str, prompt_tokens: int, completion_tokens: int, model: str | None = None) -> float:
+        r, priced = self.role(role), self.prices.get(model or self.model_of(role))
         price_in = self.price_in if r.price_in is None else r.price_in
         price_out = self.price_out if r.price_out is None else r.price_out
+        if priced is not None:
+            price_in, price_out = priced.price_in, priced.price_out
         return (prompt_tokens * price_in + completion_tokens * price_out) / 1e6
