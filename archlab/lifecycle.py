@@ -123,9 +123,11 @@ def make_llm(ws: Workspace, run_id: str | None, cfg: ExperimentConfig):
     if run_id is None or not cfg.llm.active:
         return None
     from archlab.agents.llm.client import LLMClient  # imports openai: only runs that use it pay for it
+    from archlab.agents.model_bandit import ModelBandit
 
     key = Environment().openai_api_key
-    return LLMClient(cfg.llm, api_key=key.get_secret_value() if key else None, engine=ws.engine, run_id=run_id)
+    return LLMClient(cfg.llm, api_key=key.get_secret_value() if key else None, engine=ws.engine, run_id=run_id,
+                     choose_model=ModelBandit(ws.engine, run_id, cfg.llm).choose)
 
 
 def open_memory(ws: Workspace, *, seed: bool = True) -> ConceptMemory:
