@@ -58,6 +58,8 @@ def run_history(ws: Workspace, run_id: str) -> list[SteerAction]:
 def budget_change(text: str) -> dict[str, float]:
     """'+10m' adds ten minutes, '-5m' takes five away, '1h' sets the total: a budget action's payload."""
     text = text.strip()
+    if not text:
+        raise ConfigError("budget: give a change such as '+10m' (adds), '-5m' (removes) or '1h' (sets the total)")
     try:
         if text[:1] in "+-":
             sign = -1.0 if text[0] == "-" else 1.0

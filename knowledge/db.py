@@ -58,12 +58,25 @@ def open_store(url: str) -> Engine:
 
 
 def migrate(engine: Engine) -> None:
-    """Upgrade the store to the newest revision (nothing to do, the usual case, costs one query)."""
-    with engine.begin() as conn:
+    """Upgrade the store to the newest revision (nothing to do, the usual case, costs one query).
+
+    Processes opening one store at once (a run starting while the web app opens it) upgrade it one at a
+    time, each looking again under the lock (PostgreSQL: env.py's advisory lock; SQLite: a lock file)."""
+    if _at_head(engine):
+        return
+    with exclusive(engine, "migrate"), engine.begin() as conn:
         cfg = alembic_config(conn)
-        head = ScriptDirectory.from_config(cfg).get_current_head()
-        if MigrationContext.configure(conn).get_current_revision() != head:
+        if MigrationContext.configure(conn).get_current_revision() != _head(cfg):
             command.upgrade(cfg, "head")
+
+
+def _at_head(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision() == _head(alembic_config(conn))
+
+
+def _head(cfg: Config) -> str | None:
+    return ScriptDirectory.from_config(cfg).get_current_head()
 
 
 @contextmanager

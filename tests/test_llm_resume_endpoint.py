@@ -25,14 +25,14 @@ def build_model(task):
 """
 
 
-def scripted(first_width: int) -> ScriptedLLM:
+def scripted(first_width: int, analyst_delay: float = 0.0) -> ScriptedLLM:
     widths = iter(range(first_width, first_width + 400, 8))
     server = ScriptedLLM()
     server.add("archlab PLANNER", {"move": "explore", "hypothesis": "another width of the MLP"})
     server.add("archlab CODER", lambda _: {"kind": "source", "rationale": "an untried width", "summary": "MLP",
                                            "source": SOURCE.replace("{hidden}", str(next(widths)))})
     server.add("archlab CRITIC", {"decision": "accept", "reason": "fine"})
-    server.add("archlab ANALYST", {"insights": []})
+    server.add("archlab ANALYST", lambda _: time.sleep(analyst_delay) or {"insights": []})
     return server
 
 
@@ -40,7 +40,9 @@ def test_resume_against_another_endpoint_and_model(tmp_path):
     ws = tmp_path / "ws"
     env = {**os.environ, "ARCHLAB_WORKSPACE": str(ws), "ARCHLAB_EMBEDDER": "hashing", "COLUMNS": "200"}
     env.pop("OPENAI_BASE_URL", None)
-    first, second = scripted(16), scripted(200)
+    # The first endpoint stalls in the analyst after the first training, so the kill lands there, before
+    # the next plan: every later call, the planner's included, is the second endpoint's.
+    first, second = scripted(16, analyst_delay=120), scripted(200)
     cmd = [sys.executable, "-m", "archlab"]
     try:
         proc = subprocess.Popen([*cmd, "run", "--llm-base-url", first.url, "--llm-model", "model-a",

@@ -92,7 +92,8 @@ def test_a_resumed_step_makes_the_same_choice(engine):
 
 
 def test_the_client_sends_records_and_prices_the_chosen_model(engine):
-    server = ScriptedLLM().add("PLAN PLEASE", {"move": "explore", "parents": [], "hypothesis": "a wider first layer helps"})
+    plan = {"move": "explore", "parents": [], "hypothesis": "a wider first layer helps"}
+    server = ScriptedLLM().add("PLAN PLEASE", plan)
     config = LLMConfig(base_url=server.url, coder={"models": ["m-cheap", "m-dear", "m-cheap"]},
                        prices={"m-dear": {"price_in": 10.0, "price_out": 30.0}})
     assert config.models_of("coder") == ["m-cheap", "m-dear"] and config.models_of("planner") == ["gpt-4o-mini"]
@@ -115,7 +116,8 @@ def test_the_client_sends_records_and_prices_the_chosen_model(engine):
 
 
 def test_a_single_model_is_never_asked_of_the_bandit(engine):
-    server = ScriptedLLM().add("PLAN PLEASE", {"move": "explore", "parents": [], "hypothesis": "a wider first layer helps"})
+    plan = {"move": "explore", "parents": [], "hypothesis": "a wider first layer helps"}
+    server = ScriptedLLM().add("PLAN PLEASE", plan)
     config = LLMConfig(base_url=server.url, model="only")
 
     def refuse(site):

@@ -5,6 +5,8 @@ Revises: 580ed28b8c4d
 Create Date: 2026-11-23
 
 The steering history of runs (knowledge/steering.py) and chat ideation sessions (knowledge/chat_log.py).
+Like the baseline, creates only the tables a store lacks: a store made by `create_all` (which already
+has them) upgrades in place.
 """
 
 from __future__ import annotations
@@ -19,29 +21,30 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade() -> None:
-    op.create_table('chatmessage',
+META = sa.MetaData()
+sa.Table(
+    'chatmessage', META,
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('session_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('role', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('text', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('data', sa.JSON(), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('chatmessage', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_chatmessage_session_id'), ['session_id'], unique=False)
-
-    op.create_table('chatsession',
+    sa.PrimaryKeyConstraint('id'),
+    sa.Index('ix_chatmessage_session_id', 'session_id'),
+)
+sa.Table(
+    'chatsession', META,
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('title', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('task', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('space', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('run_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.PrimaryKeyConstraint('id')
-    )
-    op.create_table('steeraction',
+    sa.PrimaryKeyConstraint('id'),
+)
+sa.Table(
+    'steeraction', META,
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('run_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -52,20 +55,14 @@ def upgrade() -> None:
     sa.Column('step', sa.Integer(), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('applied_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('steeraction', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_steeraction_run_id'), ['run_id'], unique=False)
+    sa.PrimaryKeyConstraint('id'),
+    sa.Index('ix_steeraction_run_id', 'run_id'),
+)
 
+
+def upgrade() -> None:
+    META.create_all(op.get_bind(), checkfirst=True)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('steeraction', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_steeraction_run_id'))
-
-    op.drop_table('steeraction')
-    op.drop_table('chatsession')
-    with op.batch_alter_table('chatmessage', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_chatmessage_session_id'))
-
-    op.drop_table('chatmessage')
+    META.drop_all(op.get_bind(), checkfirst=True)
