@@ -14,6 +14,7 @@ import random
 from langgraph.runtime import Runtime
 from sqlmodel import Session
 
+from archlab.agents import space_phase
 from archlab.agents.coder import code as offline_code
 from archlab.agents.context import RunContext
 from archlab.agents.grammar_intake import accept_grammar, check_grammar, store_loader
@@ -21,7 +22,7 @@ from archlab.agents.llm.answers import CodeAnswer, Edit
 from archlab.agents.llm.calls import LLMError
 from archlab.agents.llm.prompts import render
 from archlab.agents.llm.views import ERROR, candidates_by_id, fault, note, site, task_view
-from archlab.agents.planner import step_rng
+from archlab.agents.planner import in_space, step_rng
 from archlab.agents.state import DiscoveryState, Plan, Proposal
 from archlab.errors import ConfigError, GrammarError
 from archlab.knowledge import Candidate
@@ -53,7 +54,7 @@ def llm_code(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
         return offline_fallback(state, runtime, chosen, parents)
     note(ctx, state, "coder", "proposal", {"origin": proposal.origin, "parents": proposal.parents,
                                            "rationale": proposal.rationale, "summary": proposal.summary})
-    return {"proposal": proposal.model_dump()}
+    return {"proposal": proposal.model_dump(), **space_phase.start(ctx, state, proposal)}
 
 
 def to_proposal(ctx: RunContext, state: DiscoveryState, chosen: Plan, answer: CodeAnswer, parents: list[Candidate],
@@ -111,7 +112,7 @@ def _grammar_proposal(ctx: RunContext, state: DiscoveryState, answer: CodeAnswer
             raise ValueError(f"the grammar was not accepted: {exc}") from None
     space = Space(checked.grammar)
     tree = space.sample(step_rng(ctx, state, "grammar"))
-    return Proposal(origin="grammar", source=space.compile(tree), derivation=tree.to_dict(),
+    return Proposal(origin="grammar", source=space.compile(tree), derivation=tree.to_dict(), space=record.name,
                     derivation_hash=f"{record.name}:{space.canonical(tree)}", summary=space.summary(tree),
                     **{**base, "rationale": f"{answer.rationale} (new space {record.name})"})
 
@@ -119,21 +120,11 @@ def _grammar_proposal(ctx: RunContext, state: DiscoveryState, answer: CodeAnswer
 def offline_fallback(state: DiscoveryState, runtime: Runtime[RunContext], chosen: Plan,
                      parents: list[Candidate]) -> dict:
     """The offline coder, on a plan it can follow: a parent outside this space's grammar is sampled afresh."""
-    mutable = chosen.move == "refine" and parents and _in_space(runtime.context.space, parents[0])
+    mutable = chosen.move == "refine" and parents and in_space(runtime.context.space, parents[0])
     if not mutable:
         fresh = chosen.model_copy(update={"move": "explore", "parents": []})
         state = {**state, "plan": fresh.model_dump()}
     return offline_code(state, runtime)
-
-
-def _in_space(space: Space, candidate: Candidate) -> bool:
-    if candidate.derivation is None:
-        return False
-    try:
-        space.load_tree(candidate.derivation)
-    except ConfigError:
-        return False
-    return True
 
 
 def _example(ctx: RunContext) -> dict:

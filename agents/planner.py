@@ -12,7 +12,9 @@ from archlab.agents.context import RunContext
 from archlab.agents.recall import recall
 from archlab.agents.state import DiscoveryState, Plan
 from archlab.agents.strategy_step import strategy_plan
-from archlab.knowledge import agent_log, store
+from archlab.errors import ConfigError
+from archlab.knowledge import Candidate, agent_log, store
+from archlab.spaces import Space
 
 
 def step_rng(ctx: RunContext, state: DiscoveryState, purpose: str) -> random.Random:
@@ -27,7 +29,7 @@ def plan(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
         return {"done": True, "stop_reason": reason}
     with ctx.session() as session:
         board = store.leaderboard(session=session, run_id=ctx.run_id)
-    population = [(c.id, e.metrics["val_acc"]) for c, e in board]
+    population = [(c.id, e.metrics["val_acc"]) for c, e in board if in_space(ctx.space, c)]
     if ctx.search.strategy == "tournament":
         chosen = choose_plan(population, ctx.search, step_rng(ctx, state, "plan"), ctx.space.name)
     else:  # a search strategy (agents/strategies/) picks the exact derivation
@@ -38,6 +40,17 @@ def plan(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
         chosen.concepts = recall(ctx, state, agent="planner",
                                  query=f"what improves validation accuracy of {summary} on {ctx.task.name}")
     return {"plan": chosen.model_dump(), "proposal": None, "verdict": None, "done": False}
+
+
+def in_space(space: Space, candidate: Candidate) -> bool:
+    """Whether the offline coder can mutate the candidate: its derivation loads in this space."""
+    if candidate.derivation is None:
+        return False
+    try:
+        space.load_tree(candidate.derivation)
+    except ConfigError:
+        return False
+    return True
 
 
 def see_ideas(ctx: RunContext, state: DiscoveryState) -> list[int]:

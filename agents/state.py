@@ -35,6 +35,7 @@ class Proposal(BaseModel):
     derivation_hash: str | None = None
     summary: str = ""
     by: Literal["offline", "llm"] = "offline"
+    space: str | None = None  # the space of a derivation outside the run's own (a proposed grammar's name)
 
 
 class Verdict(BaseModel):
@@ -71,4 +72,5 @@ class DiscoveryState(TypedDict, total=False):
     revisions: int  # times the current proposal went back to the coder (repair or revise)
     done: bool
     stopped: bool  # a person stopped the run (steering)
+    space_phase: dict | None  # offline evolution in a new space the LLM proposed (agents/space_phase.py)
     stop_reason: str | None

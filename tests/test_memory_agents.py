@@ -4,6 +4,8 @@ retrieve them (logged), the report shows both, and concepts carry into the next 
 The nodes run for real on a real store; only the sandbox is absent (analyst and planner never use it).
 """
 
+import random
+
 import pytest
 from langgraph.runtime import Runtime
 from sqlmodel import Session, select
@@ -27,6 +29,7 @@ from archlab.workspace import Workspace
 
 PARENT = "res[conv(16,k5,s1) bn relu] → gap_head"
 CHILD = "res[conv(16,k5,s1) bn gelu] → gap_head"
+DERIVATION = load_space("seq1d").sample(random.Random(0)).to_dict()
 
 
 @pytest.fixture
@@ -53,7 +56,7 @@ def trained(ws, run_id, cid, summary, val, parents=(), status="ok"):
         store.upsert_candidate(session=s, candidate=Candidate(
             id=cid, run_id=run_id, origin="mutate" if parents else "sample", parent_ids=list(parents), source="src",
             summary=summary, status="evaluated" if status == "ok" else "failed", fingerprint=f"fp-{cid}", params=10,
-            flops=20))
+            flops=20, derivation=DERIVATION))  # a derivation of seq1d: the offline planner refines only those
         store.add_evaluation(session=s, evaluation=Evaluation(
             candidate_id=cid, run_id=run_id, fingerprint=f"fp-{cid}", task="mnist1d", stage="train", fidelity=150,
             seed=0, status=status, metrics={"val_acc": val, "test_acc": val} if status == "ok" else {}))

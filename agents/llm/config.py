@@ -59,6 +59,8 @@ class LLMConfig(BaseModel):
     validation_retries: int = Field(default=2, ge=0, description="re-asks of an answer that does not validate")
     max_revisions: int = Field(default=2, ge=0, description="repairs / revisions of one proposal")
     max_failures: int = Field(default=8, ge=1, description="LLM calls failing in a row before the run stops")
+    space_steps: int = Field(default=0, ge=0, description="after the LLM proposes a new space, offline evolution "
+                             "explores it for this many steps before the LLM planner and coder act again")
     price_in: float = Field(default=0.0, ge=0, description="dollars per million prompt tokens (all roles)")
     price_out: float = Field(default=0.0, ge=0, description="dollars per million completion tokens (all roles)")
     budget: LLMBudget = Field(default_factory=LLMBudget)
