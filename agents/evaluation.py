@@ -1,5 +1,6 @@
 """Running a candidate's stages through the sandbox and recording them: used by the critic (build),
-the evaluate node (train) and `archlab eval`. An evaluation already stored is never run again."""
+the evaluate node (train) and `archlab eval`. An evaluation already stored is never run again;
+`archlab reproduce` re-runs stages through build_result / train_result, which record nothing."""
 
 from __future__ import annotations
 
@@ -23,16 +24,23 @@ def source_key(source: str) -> str:
 
 def run_build(ctx: RunContext, candidate: Candidate) -> Evaluation:
     """Build and fingerprint in the sandbox; fills the candidate's fingerprint and cost on success."""
-    job = Job(stage="build", source=candidate.source, task=ctx.task.spec.model_dump(),
-              params={"seed": ctx.evaluation.seed, "device": ctx.evaluation.device}, limits=ctx.limits)
-    result = _checked(ctx.sandbox.run(job))
+    result = build_result(ctx, candidate)
     if result.status == JobStatus.OK:
         m = result.metrics
         candidate.graph_hash, candidate.probe_hash = m["graph_hash"], m["probe_hash"]
         candidate.params, candidate.flops = int(m["params"]), int(m["flops"])
         candidate.fingerprint = f"{m['graph_hash']}-{m['probe_hash']}"
     fingerprint = candidate.fingerprint or source_key(candidate.source)
-    return _record(ctx, candidate, result, stage="build", fidelity=0, fingerprint=fingerprint)
+    graph = result.outputs.get("graph")  # the model's drawing (evaluator.graph), kept for the report
+    return _record(ctx, candidate, result, stage="build", fidelity=0, fingerprint=fingerprint,
+                   artifacts={"graph": graph} if graph else None)
+
+
+def build_result(ctx: RunContext, candidate: Candidate) -> JobResult:
+    """The build stage's sandbox result, not recorded (run_build records it; `archlab reproduce` compares)."""
+    job = Job(stage="build", source=candidate.source, task=ctx.task.spec.model_dump(),
+              params={"seed": ctx.evaluation.seed, "device": ctx.evaluation.device}, limits=ctx.limits)
+    return _checked(ctx.sandbox.run(job))
 
 
 def run_train(ctx: RunContext, candidate: Candidate, *, steps: int | None = None,
@@ -51,16 +59,20 @@ def run_train(ctx: RunContext, candidate: Candidate, *, steps: int | None = None
     if stored is not None:
         log.info("candidate %s: reusing stored evaluation %s", candidate.id, stored.id)
         return stored
-    if ctx.task.tabular:
-        result = tabular_lookup(ctx.task, candidate, steps)
-    else:
-        job = Job(stage="train", source=candidate.source, task=ctx.task.spec.model_dump(),
-                  params={"steps": steps, "batch_size": ctx.batch_size, "lr": ctx.evaluation.lr,
-                          "seed": seed, "device": ctx.evaluation.device, "data": "data.npz"},
-                  files={"data.npz": ctx.task.job_inputs(ctx.cache_dir)}, limits=ctx.limits)
-        result = _score(ctx, _checked(ctx.sandbox.run(job)), steps)
+    result = train_result(ctx, candidate, steps=steps, seed=seed)
     return _record(ctx, candidate, result, stage="train", fidelity=steps, fingerprint=candidate.fingerprint,
                    seed=seed)
+
+
+def train_result(ctx: RunContext, candidate: Candidate, *, steps: int, seed: int) -> JobResult:
+    """The train stage's scored result (a table lookup for a tabular task), not recorded."""
+    if ctx.task.tabular:
+        return tabular_lookup(ctx.task, candidate, steps)
+    job = Job(stage="train", source=candidate.source, task=ctx.task.spec.model_dump(),
+              params={"steps": steps, "batch_size": ctx.batch_size, "lr": ctx.evaluation.lr,
+                      "seed": seed, "device": ctx.evaluation.device, "data": "data.npz"},
+              files={"data.npz": ctx.task.job_inputs(ctx.cache_dir)}, limits=ctx.limits)
+    return _score(ctx, _checked(ctx.sandbox.run(job)), steps)
 
 
 def run_screen(ctx: RunContext, candidate: Candidate, *, proxies: list[str] | None = None,
@@ -131,12 +143,13 @@ def _score(ctx: RunContext, result: JobResult, steps: int | None = None) -> JobR
 
 
 def _record(ctx: RunContext, candidate: Candidate, result: JobResult, *, stage: str, fidelity: int,
-            fingerprint: str, seed: int | None = None) -> Evaluation:
+            fingerprint: str, seed: int | None = None, artifacts: dict | None = None) -> Evaluation:
     evaluation = Evaluation(
         candidate_id=candidate.id, run_id=candidate.run_id, fingerprint=fingerprint, task=ctx.task.name,
         stage=stage, fidelity=fidelity, seed=ctx.evaluation.seed if seed is None else seed,
         status=str(result.status),
-        metrics=result.metrics, artifacts=result.artifacts, error=result.error, wall_s=result.wall_s,
+        metrics=result.metrics, artifacts={**result.artifacts, **(artifacts or {})}, error=result.error,
+        wall_s=result.wall_s,
         peak_memory_mb=result.peak_memory_mb, sandbox_image=result.image)
     with ctx.session() as session:
         return store.add_evaluation(session=session, evaluation=evaluation)

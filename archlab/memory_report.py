@@ -53,5 +53,5 @@ def _ids(entry: RetrievalLog | None) -> str:
 
 
 def _cell(text: str) -> str:
-    text = text.replace("|", "\\|").replace("\n", " ")
+    text = text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")  # `<`: no markup from a cell
     return text if len(text) <= CLAIM else text[:CLAIM - 1] + "…"

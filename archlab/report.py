@@ -1,103 +1,75 @@
-"""The Markdown report of a run: what it cost, what won, what failed, and the winner's source."""
+"""The run report, written to .archlab/runs/<run>/report/:
+
+    report.html     one self-contained page: inline CSS and SVG plots, no script, no external resource
+    report.md       its Markdown twin, the same sections, linking plots/*.svg
+    plots/          every plot and model diagram as an SVG file
+    repro/<cand>/   a reproduction bundle per notable candidate (repro_bundle)
+
+Sections: report_data.SECTIONS. The report never imports or runs a candidate: its diagram comes from the
+graph the sandboxed build stage stored.
+"""
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from sqlmodel import Session
 
-from archlab.errors import ConfigError
-from archlab.knowledge import Candidate, Evaluation, Run, store
 from archlab.llm_report import llm_section
 from archlab.memory_report import memory_section
-from archlab.rank_report import rank_section, save_rank_fidelity
+from archlab.rank_report import save_rank_fidelity
+from archlab.report_data import Report, build_report
+from archlab.report_html import render_html
+from archlab.report_md import render_markdown
+from archlab.repro_bundle import write_bundle
+from archlab.run_view import read_run_view
 from archlab.workspace import Workspace
 
-TOP = 10
+GENERATED = ("plots", "repro")  # folders each report rewrites from scratch (no stale cards or plots)
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    html: Path
+    markdown: Path
 
 
 def write_report(ws: Workspace, run_id: str) -> Path:
-    with Session(ws.engine) as session:
-        run = store.get_run(session=session, run_id=run_id)
-        if run is None:
-            raise ConfigError(f"no run {run_id!r} in {ws.root}; `archlab runs` lists them")
-        board = store.leaderboard(session=session, run_id=run_id)
-        candidates = store.run_candidates(session=session, run_id=run_id)
-        evaluations = store.run_evaluations(session=session, run_id=run_id)
-        memory = memory_section(session=session, run_id=run_id)
-        llm = llm_section(session=session, run_id=run_id, candidates=list(candidates), evaluations=list(evaluations))
-    path = ws.run_dir(run_id) / "report" / "report.md"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(run, board, candidates, evaluations, memory, llm))
+    """Write the report; the Markdown twin's path (report.html lies beside it)."""
+    return write_report_files(ws, run_id).markdown
+
+
+def write_report_files(ws: Workspace, run_id: str) -> ReportFiles:
+    """Write report.html, report.md, their plots and reproduction bundles; ConfigError for an unknown run."""
+    report = load_report(ws, run_id)
+    folder = ws.run_dir(run_id) / "report"
+    for name in GENERATED:
+        shutil.rmtree(folder / name, ignore_errors=True)
+    _write_plots(folder / "plots", report)
+    for card in report.cards:
+        write_bundle(folder / "repro" / card.slug, report.view, card.candidate, workspace=ws.root.resolve(),
+                     shared_store=ws.database_url is not None)
+    files = ReportFiles(html=folder / "report.html", markdown=folder / "report.md")
+    files.markdown.write_text(render_markdown(report))
+    files.html.write_text(render_html(report))
     save_rank_fidelity(ws, run_id)
-    return path
+    return files
 
 
-def render(run: Run, board: list[tuple[Candidate, Evaluation]], candidates: list[Candidate],
-           evaluations: list[Evaluation], memory: str | None = None, llm: str | None = None) -> str:
-    rank = rank_section(run, evaluations)
-    sections = [_summary(run, board, candidates, evaluations), _leaderboard(board),
-                _failures(candidates, evaluations), _best_source(board), *([rank] if rank else []),
-                *([llm] if llm else []), *([memory] if memory else []), _config(run)]
-    return "\n\n".join(sections) + "\n"
+def load_report(ws: Workspace, run_id: str) -> Report:
+    with Session(ws.engine) as session:
+        view = read_run_view(session, run_id)
+        memory = memory_section(session=session, run_id=run_id)
+        llm = llm_section(session=session, run_id=run_id, candidates=view.candidates, evaluations=view.evaluations)
+    return build_report(view, llm=llm, memory=memory)
 
 
-def _summary(run: Run, board, candidates, evaluations) -> str:
-    trained = [e for e in evaluations if e.stage == "train"]
-    budget = f"{run.budget_s:.0f}s" if run.budget_s else "none"
-    lines = [f"# archlab run {run.id}", "",
-             f"- task: `{run.task}`, space: `{run.space}`",
-             f"- status: {run.status}" + (f" ({_cell(run.stop_reason)})" if run.stop_reason else ""),
-             f"- time used: {run.used_s:.0f}s of budget {budget}"
-             + (f"; max evaluations {run.max_evals}" if run.max_evals else ""),
-             f"- candidates proposed: {len(candidates)}; trained: {len(trained)} "
-             f"({sum(e.status == 'ok' for e in trained)} ok); "
-             f"training time {sum(e.wall_s for e in trained):.0f}s"]
-    if board:
-        best, ev = board[0]
-        lines.append(f"- best: `{best.id}` — validation {ev.metrics['val_acc']:.4f}, "
-                     f"test {ev.metrics['test_acc']:.4f}, {best.params:,} parameters")
-    return "\n".join(lines)
-
-
-def _leaderboard(board) -> str:
-    if not board:
-        return "## Leaderboard\n\nNo candidate was trained successfully."
-    rows = ["## Leaderboard", "", "| # | candidate | origin | params | FLOPs | val acc | test acc | train s "
-            "| architecture |", "|---|---|---|---:|---:|---:|---:|---:|---|"]
-    for rank, (cand, ev) in enumerate(board[:TOP], start=1):
-        rows.append(f"| {rank} | `{cand.id}` | {cand.origin} | {cand.params:,} | {cand.flops:,} | "
-                    f"{ev.metrics['val_acc']:.4f} | {ev.metrics['test_acc']:.4f} | {ev.wall_s:.1f} | "
-                    f"{_cell(cand.summary)} |")
-    rows += ["", "Selected on validation accuracy; test accuracy is reported, never used to choose."]
-    return "\n".join(rows)
-
-
-def _failures(candidates, evaluations) -> str:
-    failed = [c for c in candidates if c.status in ("failed", "rejected")]
-    if not failed:
-        return "## Failed and rejected candidates\n\nNone."
-    status = {(e.candidate_id, e.stage): e.status for e in evaluations}
-    rows = ["## Failed and rejected candidates", "", "| candidate | status | stage status | reason |",
-            "|---|---|---|---|"]
-    for cand in failed:
-        stage = status.get((cand.id, "train")) or status.get((cand.id, "build")) or "not run"
-        rows.append(f"| `{cand.id}` | {cand.status} | {stage} | {_cell(cand.reason or '')} |")
-    return "\n".join(rows)
-
-
-def _best_source(board) -> str:
-    if not board:
-        return "## Best candidate\n\nNone."
-    best = board[0][0]
-    return f"## Best candidate: `{best.id}`\n\n{_cell(best.summary)}\n\n```python\n{best.source.rstrip()}\n```"
-
-
-def _config(run: Run) -> str:
-    return f"## Resolved config\n\n```yaml\n{yaml.safe_dump(run.config, sort_keys=False).rstrip()}\n```"
-
-
-def _cell(text: str) -> str:
-    """Table-safe text: no pipes or newlines from a reason or a summary can break the table."""
-    return text.replace("|", "\\|").replace("\n", " ")[:300]
+def _write_plots(folder: Path, report: Report) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for figure in report.figures:
+        (folder / f"{figure.name}.svg").write_text(figure.svg)
+    for card in report.cards:
+        if card.diagram:
+            (folder / f"graph-{card.slug}.svg").write_text(card.diagram)

@@ -20,9 +20,20 @@ PROBE_BATCH = 8
 
 def graph_hash(model: nn.Module) -> tuple[str, str]:
     """(hash, method): 'fx' for a traced graph, 'modules' when tracing fails (data-dependent flow)."""
+    return traced_hash(model, trace(model))
+
+
+def trace(model: nn.Module) -> fx.GraphModule | None:
+    """The model's torch.fx graph, or None when it cannot be traced (data-dependent control flow)."""
     try:
-        traced = fx.symbolic_trace(model)
+        return fx.symbolic_trace(model)
     except Exception:  # noqa: BLE001 - any tracing failure falls back to the module structure
+        return None
+
+
+def traced_hash(model: nn.Module, traced: fx.GraphModule | None) -> tuple[str, str]:
+    """graph_hash from a trace already made (None: tracing failed), so a stage traces only once."""
+    if traced is None:
         return _digest(_module_lines(model)), "modules"
     return _digest(_graph_lines(traced)), "fx"
 

@@ -21,6 +21,7 @@ from archlab.errors import CandidateBuildError
 from archlab.evaluator import cost, fingerprint
 from archlab.evaluator.candidate import load_module
 from archlab.evaluator.checks import check_causal, check_forward_backward
+from archlab.evaluator.graph import model_graph
 from archlab.evaluator.harness import TrainConfig, TrainResult, evaluate_lm, predict, train, train_lm
 from archlab.evaluator.proxies import DEFAULT_BATCH, PROXY_SEED, compute_proxies, make_batch
 from archlab.evaluator.task import TaskSpec
@@ -75,19 +76,22 @@ def build_model(inp: StageInput) -> nn.Module:
 
 
 def build_stage(inp: StageInput) -> dict[str, Any]:
-    """Build, fingerprint, count cost, check one forward/backward pass and, for an LM, causality."""
+    """Build, fingerprint, count cost, check one forward/backward pass and, for an LM, causality; draw
+    the model's graph (evaluator.graph) for the report."""
     model = build_model(inp)
     task = inp.task
     model.eval()  # fingerprints and FLOPs from the fresh initialisation, before BN statistics move
     vocab = task.num_outputs if task.kind == "lm" else None
     fp_probe = fingerprint.probe_hash(model, task.input_shape, inp.device, vocab=vocab)
-    graph, method = fingerprint.graph_hash(model)
+    traced = fingerprint.trace(model)
+    graph, method = fingerprint.traced_hash(model, traced)
     flops = cost.count_flops(model, task.example(1, torch.Generator().manual_seed(0)).to(inp.device))
     check_forward_backward(model, task, inp.device)
     check_causal(model, task, inp.device)
     metrics = {"params": cost.count_params(model), "flops": flops, "graph_hash": graph,
                "graph_method": method, "probe_hash": fp_probe, "device": inp.device.type}
-    return {"metrics": metrics, "outputs": {}}
+    # The drawing travels as an output: metrics stay numbers, and the host stores it as an artifact.
+    return {"metrics": metrics, "outputs": {"graph": model_graph(model, traced)}}
 
 
 def cost_stage(inp: StageInput) -> dict[str, Any]:

@@ -83,8 +83,8 @@ def test_run_killed_and_resumed(tmp_path):
     assert 0.1 < row["best"]["val_acc"] <= 1 and 0.1 < row["best"]["test_acc"] <= 1
 
     report = archlab(ws, "report", run_id)
-    path = Path(report.stdout.strip())
-    assert path == ws / "runs" / run_id / "report" / "report.md"
+    html, path = map(Path, report.stdout.split())  # report.html, then its Markdown twin
+    assert path == ws / "runs" / run_id / "report" / "report.md" and html == path.with_name("report.html")
     text = path.read_text()
     assert "## Leaderboard" in text and row["best"]["candidate_id"] in text and "def build_model" in text
     assert (ws / "runs" / run_id / "config.yaml").exists()
