@@ -14,7 +14,9 @@ from rich.logging import RichHandler
 from rich.table import Table
 from rich.text import Text
 
+from archlab import steer_cli
 from archlab.bench_cli import bench_app
+from archlab.chat_cli import chat as chat_command
 from archlab.errors import ArchlabError, ConfigError, InfraError
 from archlab.grammar_cli import grammar_app
 from archlab.memory_cli import memory_app
@@ -28,6 +30,10 @@ out = Console()
 
 TaskOpt = Annotated[str | None, typer.Option(help="Task to search on, e.g. mnist1d.")]
 BudgetOpt = Annotated[str | None, typer.Option(help="Wall-clock budget: 5m, 90s, 1h30m.")]
+LLMUrlOpt = Annotated[str | None, typer.Option(
+    help="OpenAI-compatible endpoint (…/v1): the LLM roles act; without one (or OPENAI_BASE_URL) the run is offline.")]
+LLMModelOpt = Annotated[list[str] | None, typer.Option(
+    help="MODEL for every role, or ROLE=MODEL (planner, coder, critic, analyst); repeatable.")]
 SandboxOpt = Annotated[str | None, typer.Option("--sandbox", help="Sandbox backend: process, docker or ray.")]
 
 
@@ -59,11 +65,8 @@ def run(
                                                       "evolution, local, bananas, pareto.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every candidate.")] = False,
     sandbox: SandboxOpt = None,
-    llm_base_url: Annotated[str | None, typer.Option(
-        help="OpenAI-compatible endpoint (…/v1): the LLM roles act; without one (or OPENAI_BASE_URL) "
-             "the run is offline.")] = None,
-    llm_model: Annotated[list[str] | None, typer.Option(help="MODEL for every role, or ROLE=MODEL "
-                                                             "(planner, coder, critic, analyst); repeatable.")] = None,
+    llm_base_url: LLMUrlOpt = None,
+    llm_model: LLMModelOpt = None,
 ) -> None:
     """Start a discovery run (offline mode unless an LLM endpoint is set) and report its leaderboard."""
     from archlab import lifecycle
@@ -105,24 +108,19 @@ def _llm_overrides(base_url: str | None, models: list[str] | None) -> dict | Non
 @app.command()
 def idea(
     run_id: Annotated[str, typer.Argument(help="The run (running or not), or latest.")],
-    text: Annotated[str, typer.Argument(help="The idea, in words; the LLM planner sees it at its next step.")],
+    text: Annotated[str, typer.Argument(help="The idea, in words; the planner sees it at its next step.")],
 ) -> None:
-    """Queue an idea for a run's planner."""
-    from sqlmodel import Session
-
-    from archlab.knowledge import agent_log, store
+    """Queue an idea for a run's planner (kept in the run's steering history)."""
+    from archlab import control
     from archlab.lifecycle import resolve_run_id
 
     ws = _workspace()
     try:
         run_id = resolve_run_id(ws, run_id)
+        action = control.steer(ws, run_id, "idea", {"text": text}, origin="cli")
     except ArchlabError as exc:
         raise _fail(str(exc)) from None
-    with Session(ws.engine) as session:
-        if store.get_run(session=session, run_id=run_id) is None:
-            raise _fail(f"no run {run_id!r} in {ws.root}; `archlab runs` lists them")
-        queued = agent_log.queue_idea(session=session, run_id=run_id, text=text)
-    out.print(f"idea {queued.id} queued for run {run_id}", highlight=False)
+    out.print(f"idea {action.payload['idea_id']} queued for run {run_id}", highlight=False)
 
 
 @app.command()
@@ -130,8 +128,10 @@ def resume(
     run_id: Annotated[str, typer.Argument(help="The run to continue (see `archlab runs`), or latest.")],
     budget: BudgetOpt = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    llm_base_url: LLMUrlOpt = None,
+    llm_model: LLMModelOpt = None,
 ) -> None:
-    """Continue a stopped or killed run where it left off; --budget sets a new total budget."""
+    """Continue a stopped or killed run where it left off (--budget: new total); a paused run goes on."""
     from archlab import lifecycle
     from archlab.progress import RunProgress
 
@@ -139,11 +139,30 @@ def resume(
     ws = _workspace()
     try:
         run_id = lifecycle.resolve_run_id(ws, run_id)
-        cfg, restart = lifecycle.prepare_resume(ws, run_id, parse_duration(budget) if budget else None)
+        if _resume_paused(ws, run_id):
+            return
+        cfg, restart = lifecycle.prepare_resume(ws, run_id, parse_duration(budget) if budget else None,
+                                                _llm_overrides(llm_base_url, llm_model))
     except (ArchlabError, ValueError) as exc:
         raise _fail(str(exc)) from None
     console.print(f"resuming run [bold]{run_id}[/]")
     _execute(ws, run_id, cfg, restart=restart, progress=RunProgress(console, cfg.budget, cfg.max_evals))
+
+
+def _resume_paused(ws: Workspace, run_id: str) -> bool:
+    """A paused run's own process goes on: ask it to; True when that was the case."""
+    from sqlmodel import Session
+
+    from archlab import control, lifecycle
+    from archlab.knowledge import store
+
+    with Session(ws.engine) as session:
+        run = store.get_run(session=session, run_id=run_id)
+    if run is None or lifecycle.run_state(run) != "paused":
+        return False
+    action = control.steer(ws, run_id, "resume", origin="cli")
+    out.print(f"resume #{action.id} sent to run {run_id} (pid {run.pid}); it goes on within a second", highlight=False)
+    return True
 
 
 def _execute(ws, run_id, cfg, *, restart, progress) -> None:
@@ -199,16 +218,43 @@ def _pct(value: float | None) -> str:
 
 @app.command()
 def report(run_id: Annotated[str, typer.Argument(help="The run to report on, or latest.")]) -> None:
-    """Write .archlab/runs/<run>/report/report.md and print its path."""
+    """Write .archlab/runs/<run>/report/report.html and its Markdown twin report.md; print both paths."""
     from archlab.lifecycle import resolve_run_id
-    from archlab.report import write_report
+    from archlab.report import write_report_files
 
     ws = _workspace()
     try:
-        path = write_report(ws, resolve_run_id(ws, run_id))
+        files = write_report_files(ws, resolve_run_id(ws, run_id))
     except ArchlabError as exc:
         raise _fail(str(exc)) from None
-    out.print(str(path), highlight=False)
+    out.print(str(files.html), highlight=False, soft_wrap=True)  # soft_wrap: a long path stays one line
+    out.print(str(files.markdown), highlight=False, soft_wrap=True)
+
+
+@app.command()
+def reproduce(
+    candidate: Annotated[str, typer.Argument(help="A stored candidate id (a report's cards name them).")],
+    sandbox: SandboxOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Re-run a candidate's build and train stages at its recorded fidelity and seeds; compare, store nothing."""
+    from archlab.reproduce import describe
+    from archlab.reproduce import reproduce as rerun
+
+    _setup_logging(False)
+    try:
+        result = rerun(_workspace(), candidate, sandbox)
+    except InfraError as exc:
+        raise _fail(str(exc), code=1) from None
+    except ArchlabError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        out.print_json(json.dumps(result))
+    else:
+        for line in describe(result):
+            out.print(line, highlight=False, soft_wrap=True)
+    if not result["agree"]:
+        raise typer.Exit(1)
 
 
 @app.command("eval")
@@ -251,6 +297,27 @@ def doctor(sandbox: Annotated[str, typer.Option("--sandbox", help="Sandbox backe
         raise typer.Exit(1)
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind; beyond loopback a --token is required.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    token: Annotated[str | None, typer.Option(envvar="ARCHLAB_WEB_TOKEN", show_default=False,
+                                              help="Every request must carry it (open /?token=... once).")] = None,
+) -> None:
+    """Serve the web app: runs, live progress and steering, candidates, concept memory, grammars."""
+    from archlab.web.auth import check_bind
+    from archlab.web.server import serve as serve_app
+
+    _setup_logging(False)
+    try:
+        check_bind(host, token)
+    except ArchlabError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"serving {_workspace().root} at http://{host}:{port}/"
+                  + (" (open it once as /?token=YOUR_TOKEN)" if token else ""), highlight=False)
+    serve_app(_workspace(), host=host, port=port, token=token)
+
+
 sandbox_app = typer.Typer(help="The sandbox's container image.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
 
@@ -275,6 +342,8 @@ def build_image(
     out.print(f"{tag} {client.images.get(tag).id}", highlight=False)
 
 
+steer_cli.register(app)
+app.command("chat")(chat_command)
 app.add_typer(memory_app, name="memory")
 app.add_typer(grammar_app, name="grammar")
 app.add_typer(bench_app, name="bench")
