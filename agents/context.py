@@ -18,6 +18,7 @@ from archlab.sandbox.base import Limits, Sandbox
 from archlab.spaces import Space
 
 if TYPE_CHECKING:  # the client imports the openai package; an offline run never needs it
+    from archlab.agents.inflight import Pipeline
     from archlab.agents.llm.client import LLMClient
 
 
@@ -39,6 +40,7 @@ class RunContext:
     paused_s: float = 0.0  # time this process held the run paused (steering); not spent
     memory: ConceptMemory | None = None  # the workspace's concept memory; None for a one-off eval
     llm: LLMClient | None = None  # the LLM roles' client; None: every role in its offline form
+    pipeline: Pipeline | None = None  # candidates in flight (agents/inflight.py); None: one at a time
     started: float = field(default_factory=time.monotonic)
     _data: TaskData | None = None
 

@@ -1,4 +1,5 @@
-"""Evaluate node: train an accepted candidate at the run's fidelity through the sandbox."""
+"""Evaluate node: train an accepted candidate at the run's fidelity through the sandbox; with candidates in
+flight (agents/inflight.py), hand it to the training pipeline and go on proposing."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 
 from langgraph.runtime import Runtime
 
+from archlab.agents import inflight
 from archlab.agents.cascade_runner import run_cascade
 from archlab.agents.context import RunContext
 from archlab.agents.evaluation import run_train
@@ -17,11 +19,19 @@ log = logging.getLogger(__name__)
 
 def evaluate(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
     ctx = runtime.context
-    verdict = Verdict.model_validate(state["verdict"])
+    if ctx.pipeline is not None:  # candidates in flight: training runs beside the next proposals
+        return inflight.advance(ctx, state, lambda candidate_id: train(ctx, candidate_id))
+    train(ctx, Verdict.model_validate(state["verdict"]).candidate_id)
+    return {}
+
+
+def train(ctx: RunContext, candidate_id: str) -> None:
+    """Train the candidate (or run the cascade) and settle its status; safe to run beside other work."""
     with ctx.session() as session:
-        candidate = store.get_candidate(session=session, candidate_id=verdict.candidate_id)
+        candidate = store.get_candidate(session=session, candidate_id=candidate_id)
     if ctx.evaluation.cascade.enabled:
-        return cascade_step(ctx, candidate)
+        cascade_step(ctx, candidate)
+        return
     evaluation = run_train(ctx, candidate)
     ok = evaluation.status == "ok"
     candidate.status = "evaluated" if ok else "failed"
@@ -33,7 +43,6 @@ def evaluate(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
                  evaluation.wall_s)
     else:
         log.info("candidate %s failed training: %s", candidate.id, candidate.reason)
-    return {}
 
 
 def cascade_step(ctx: RunContext, candidate) -> dict:

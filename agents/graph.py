@@ -14,6 +14,7 @@ from archlab.agents.context import RunContext
 from archlab.agents.critic import critique
 from archlab.agents.dispatch import by_mode
 from archlab.agents.evaluate import evaluate
+from archlab.agents.inflight import each_finished
 from archlab.agents.llm_analyst import llm_analyse
 from archlab.agents.llm_coder import llm_code
 from archlab.agents.llm_critic import llm_critique
@@ -23,13 +24,15 @@ from archlab.agents.state import DiscoveryState
 from archlab.agents.steer import steer
 
 
-def after_plan(state: DiscoveryState) -> Literal["coder", "__end__"]:
-    return END if state.get("done") else "coder"
-
-
-def after_steer(state: DiscoveryState) -> Literal["planner", "critic", "__end__"]:
+def after_plan(state: DiscoveryState) -> Literal["coder", "evaluate", "__end__"]:
     if state.get("done"):
-        return END
+        return "evaluate" if state.get("pending") else END  # candidates still in flight finish first
+    return "coder"
+
+
+def after_steer(state: DiscoveryState) -> Literal["planner", "critic", "evaluate", "__end__"]:
+    if state.get("done"):
+        return "evaluate" if state.get("pending") else END
     drafted = (state.get("plan") or {}).get("move") == "draft" and state.get("verdict") is None
     return "critic" if drafted else "planner"
 
@@ -41,6 +44,11 @@ def after_critic(state: DiscoveryState) -> Literal["evaluate", "coder", "planner
     return {"accept": "evaluate", "revise": "coder"}.get(decision, "planner")
 
 
+def after_evaluate(state: DiscoveryState) -> Literal["analyst", "steer"]:
+    """To the analyst, unless candidates are in flight and none has finished yet."""
+    return "steer" if state.get("finished") == [] else "analyst"
+
+
 def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
     graph = StateGraph(DiscoveryState, context_schema=RunContext)
     graph.add_node("steer", steer)
@@ -48,12 +56,12 @@ def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStat
     graph.add_node("coder", by_mode("coder", code, llm_code))
     graph.add_node("critic", by_mode("critic", critique, llm_critique))
     graph.add_node("evaluate", evaluate)
-    graph.add_node("analyst", by_mode("analyst", analyse, llm_analyse))
+    graph.add_node("analyst", each_finished(by_mode("analyst", analyse, llm_analyse)))
     graph.add_edge(START, "steer")
     graph.add_conditional_edges("steer", after_steer)
     graph.add_conditional_edges("planner", after_plan)
     graph.add_edge("coder", "critic")
     graph.add_conditional_edges("critic", after_critic)
-    graph.add_edge("evaluate", "analyst")
+    graph.add_conditional_edges("evaluate", after_evaluate)
     graph.add_edge("analyst", "steer")
     return graph.compile(checkpointer=checkpointer)

@@ -73,4 +73,6 @@ class DiscoveryState(TypedDict, total=False):
     done: bool
     stopped: bool  # a person stopped the run (steering)
     space_phase: dict | None  # offline evolution in a new space the LLM proposed (agents/space_phase.py)
+    pending: list[str]  # accepted candidates still training (candidates in flight, agents/inflight.py)
+    finished: list[str] | None  # candidates whose training just ended, for the analyst
     stop_reason: str | None

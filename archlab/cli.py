@@ -65,6 +65,8 @@ def run(
                                                       "evolution, local, bananas, pareto.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every candidate.")] = False,
     sandbox: SandboxOpt = None,
+    in_flight: Annotated[int | None, typer.Option(help="Candidates training while the next are proposed "
+                                                       "(at most sandbox.slots, by default the CPU count).")] = None,
     llm_base_url: LLMUrlOpt = None,
     llm_model: LLMModelOpt = None,
 ) -> None:
@@ -76,7 +78,8 @@ def run(
     try:
         overrides = {"task": task, "budget": budget, "max_evals": max_evals, "seed": seed, "space": space,
                      "evaluation": {"steps": steps} if steps else None,
-                     "search": {"strategy": strategy} if strategy else None,
+                     "search": {k: v for k, v in (("strategy", strategy), ("in_flight", in_flight))
+                                if v is not None} or None,
                      "sandbox": {"backend": sandbox} if sandbox else None,
                      "llm": _llm_overrides(llm_base_url, llm_model)}
         cfg = load_config(config, overrides)

@@ -17,6 +17,7 @@ from sqlmodel import Session
 from archlab.agents.context import RunContext
 from archlab.agents.grammar_intake import load_workspace_space
 from archlab.agents.graph import build_graph
+from archlab.agents.inflight import Pipeline, width
 from archlab.errors import ConfigError, InfraError
 from archlab.evaluator.tasks import get_task
 from archlab.knowledge import Run, store
@@ -115,7 +116,16 @@ def make_context(ws: Workspace, run_id: str | None, cfg: ExperimentConfig) -> Ru
                       task=get_task(cfg.task, Environment().data_dir), space=space, search=cfg.search,
                       evaluation=cfg.evaluation, limits=cfg.sandbox.limits, cache_dir=ws.cache_dir,
                       seed=cfg.seed, budget_s=cfg.budget, max_evals=cfg.max_evals, used_before_s=used,
-                      memory=memory, llm=make_llm(ws, run_id, cfg))
+                      memory=memory, llm=make_llm(ws, run_id, cfg), pipeline=make_pipeline(run_id, cfg))
+
+
+def make_pipeline(run_id: str | None, cfg: ExperimentConfig) -> Pipeline | None:
+    """Candidates in flight when the search asks for more than one and the sandbox has the slots."""
+    size = width(cfg.search.in_flight, cfg.sandbox.slots)
+    if run_id is None or size < 2:
+        return None
+    log.info("up to %d candidates in flight", size)
+    return Pipeline(size)
 
 
 def make_llm(ws: Workspace, run_id: str | None, cfg: ExperimentConfig):
@@ -168,7 +178,9 @@ def execute(ws: Workspace, run_id: str, cfg: ExperimentConfig, *, restart: bool 
         reason = str(exc)
         raise
     finally:
-        ctx.sandbox.close()
+        ctx.sandbox.close()  # ends the jobs still in flight (a stop or a crash), so their threads return
+        if ctx.pipeline is not None:
+            ctx.pipeline.close()
         if ctx.llm is not None:
             ctx.llm.close()
         _finish(ws, run_id, ctx, status, reason)

@@ -50,6 +50,9 @@ class SandboxConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     backend: Literal["process", "docker", "ray"] = "process"
+    # Jobs the sandbox runs at once; bounds search.in_flight. Unset: this machine's CPU count (for a Ray
+    # cluster, set it to what the cluster can run).
+    slots: int | None = Field(default=None, ge=1, le=1024)
     limits: Limits = Field(default_factory=Limits)
     docker: DockerOptions = Field(default_factory=DockerOptions)
     ray: RayOptions = Field(default_factory=RayOptions)
