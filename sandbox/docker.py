@@ -116,7 +116,7 @@ class DockerSandbox:
         return container
 
     def _spec(self, job: Job, inputs: Path, out: Path) -> dict[str, Any]:
-        lim, threads = job.limits, str(job.limits.threads)
+        lim = job.limits
         binds = {str(p): {"bind": f"{WORK}/{p.name}", "mode": "ro"} for p in sorted(inputs.iterdir())}
         binds[str(out)] = {"bind": OUT, "mode": "rw"}
         return dict(
@@ -124,8 +124,7 @@ class DockerSandbox:
             user=f"{UID}:{UID}", working_dir=WORK, network_mode="none", ipc_mode="none", read_only=True,
             # Sized above the file-size limit, so that RLIMIT_FSIZE, not a full disk, stops a large file.
             tmpfs={WORK: f"size={2 * lim.file_size_mb + 16}m,uid={UID},gid={UID},mode=0700"}, volumes=binds,
-            environment={"HOME": WORK, "TMPDIR": WORK, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
-                         "OPENBLAS_NUM_THREADS": threads, "MALLOC_ARENA_MAX": "2"},
+            environment={"HOME": WORK, "TMPDIR": WORK, **protocol.worker_env(lim.threads)},
             mem_limit=f"{lim.memory_mb}m", memswap_limit=f"{lim.memory_mb}m",
             pids_limit=lim.max_procs + NPROC_HEADROOM, nano_cpus=int(min(lim.threads, os.cpu_count() or 1) * 1e9),
             cap_drop=["ALL"], security_opt=["no-new-privileges"],

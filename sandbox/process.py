@@ -201,11 +201,8 @@ def _prepare(workdir: Path, job: Job) -> None:
 
 def _child_env(workdir: Path, limits: Limits) -> dict[str, str]:
     env = {k: os.environ[k] for k in ENV_ALLOW if k in os.environ}
-    threads = str(limits.threads)
     env.update(
-        HOME=str(workdir / "home"), TMPDIR=str(workdir / "tmp"),
-        OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads,
-        MALLOC_ARENA_MAX="2",  # each glibc arena reserves 64 MB of address space, which RLIMIT_AS counts
+        HOME=str(workdir / "home"), TMPDIR=str(workdir / "tmp"), **protocol.worker_env(limits.threads),
         PYTHONNOUSERSITE="1", PYTHONDONTWRITEBYTECODE="1",
     )
     return env
