@@ -29,19 +29,21 @@ FIRST_WINDOW_FLOOR = 0.01
 @dataclass(frozen=True)
 class Ceiling:
     """The best accuracy believable on a task: `full` after `full_steps` steps of the fixed harness or
-    more; fewer steps allow proportionally less of the way up from chance."""
+    more; fewer steps allow less of the way up from chance, by the square root of the fraction (a short
+    run of a good model can get well ahead of a line from chance; a leak scores near `full` at any step)."""
 
     chance: float
     full: float
     full_steps: int
 
     def at(self, steps: int) -> float:
-        return self.chance + (self.full - self.chance) * min(1.0, steps / self.full_steps)
+        return self.chance + (self.full - self.chance) * min(1.0, math.sqrt(max(steps, 0) / self.full_steps))
 
 
 # MNIST-1D: a strong CNN measured with the fixed harness reaches 0.23 / 0.51 / 0.85 / 0.96 test accuracy
-# at 25 / 50 / 100 / 200 steps; 0.995 leaves room for better models than ours, and the ramp to it is twice
-# as steep as that CNN's, so only labels that came from elsewhere (the generator rerun, say) go past it.
+# at 25 / 50 / 100 / 200 steps; 0.995 leaves room for better models than ours, and the ramp to it (0.50 at
+# 10 steps, 0.73 at 25) is far steeper than that CNN's: a linear ramp (0.28 at 10 steps) rejected honest
+# quick tries of the chat; only labels that came from elsewhere (the generator rerun, say) go past it.
 CEILINGS = {"mnist1d": Ceiling(chance=0.1, full=0.995, full_steps=50)}
 
 
