@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -60,6 +60,9 @@ class RayOptions(BaseModel):
     gpus_per_job: float = Field(default=0, ge=0, description="GPUs each job asks Ray for (0: CPU jobs)")
     retries: int = Field(default=1, ge=0, le=3, description="times a job lost with its node is run again elsewhere")
     object_store_mb: int = Field(default=256, ge=80, description="object store of a local cluster (job inputs only)")
+    isolation: Literal["process", "docker"] = Field(
+        default="process", description="what isolates a job on its node: the process backend, or the Docker "
+        "backend with `sandbox.docker`'s settings (every node then needs dockerd and the sandbox image)")
 
 
 class Job(BaseModel):
@@ -126,5 +129,5 @@ def make_sandbox(backend: str, docker: DockerOptions | None = None, ray: RayOpti
     if backend == "ray":
         from archlab.sandbox.ray_backend import RaySandbox  # lazy: needs the ray package
 
-        return RaySandbox(ray or RayOptions())
+        return RaySandbox(ray or RayOptions(), docker=docker)
     raise ConfigError(f"unknown sandbox backend {backend!r}; known backends: {', '.join(BACKENDS)}")

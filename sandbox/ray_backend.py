@@ -1,10 +1,13 @@
-"""RaySandbox: each job a Ray task on some node of a cluster, isolated there by the process backend.
+"""RaySandbox: each job a Ray task on some node of a cluster, isolated there by the process backend
+(or, with `sandbox.ray.isolation: docker`, by the Docker backend on that node).
 
 Ray only places and carries the job: the task asks for the job's resources (CPUs = `threads`, memory
 = `memory_mb`, GPUs = `gpus_per_job`), and on the node it runs `ProcessSandbox.run` exactly as a
 single machine would, so limits, statuses and confinement are those of `process.py`. The job's input
 files travel through Ray's object store (once per file and content, not once per job), the result
-comes back as the task's return value.
+comes back as the task's return value. With Docker isolation each node runs the job in a container of
+the sandbox image (built there with `archlab sandbox build-image`); a container whose Ray worker was
+killed is removed by the next job's DockerSandbox on that node (its sweep of containers whose owner died).
 
 Faults, sorted as everywhere else: what the candidate does is in the JobResult; a node (or its
 worker process) lost mid-job is retried `retries` times, on another node since the dead one takes no
@@ -29,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from archlab.errors import SandboxError
-from archlab.sandbox.base import Job, JobResult, JobStatus, RayOptions
+from archlab.sandbox.base import DockerOptions, Job, JobResult, JobStatus, RayOptions
 
 try:
     import ray
@@ -62,10 +65,10 @@ def connect(options: RayOptions) -> None:
 
 
 @ray.remote(max_retries=0)  # retries are ours: a lost job is logged and recorded before it runs again
-def _execute(job_json: str, files: dict[str, Any], tag: str) -> tuple[dict[str, Any], str]:
-    """On a node: the job under the process backend, in a work root named by the job's tag."""
-    from archlab.sandbox.process import ProcessSandbox  # on the node; imports nothing of Ray
-
+def _execute(job_json: str, files: dict[str, Any], tag: str, docker_json: str | None = None,
+             ) -> tuple[dict[str, Any], str]:
+    """On a node: the job under the process backend (or in a container when docker_json carries the Docker
+    backend's options), with its inputs in a work root named by the job's tag."""
     root = Path(tempfile.mkdtemp(prefix=f"archlab-ray-{tag}-"))
     try:
         inputs = root / "in"
@@ -75,12 +78,23 @@ def _execute(job_json: str, files: dict[str, Any], tag: str) -> tuple[dict[str, 
             paths[name] = inputs / name
             paths[name].write_bytes(ray.get(ref))
         job = Job.model_validate_json(job_json).model_copy(update={"files": paths})
-        # die_with_parent: a force-cancelled or crashed Ray worker takes its job along.
-        with ProcessSandbox(workroot=root, die_with_parent=True) as sandbox:
+        with _node_sandbox(root, docker_json) as sandbox:
             result = sandbox.run(job)
         return result.model_dump(mode="json"), ray.get_runtime_context().get_node_id()
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _node_sandbox(root: Path, docker_json: str | None):
+    """The backend that isolates a job on this node (imported here: neither imports Ray)."""
+    if docker_json is not None:
+        from archlab.sandbox.docker import DockerSandbox
+
+        return DockerSandbox(DockerOptions.model_validate_json(docker_json))
+    from archlab.sandbox.process import ProcessSandbox
+
+    # die_with_parent: a force-cancelled or crashed Ray worker takes its job along.
+    return ProcessSandbox(workroot=root, die_with_parent=True)
 
 
 @dataclass
@@ -95,8 +109,11 @@ class _Attempt:
 class RaySandbox:
     name = "ray"
 
-    def __init__(self, options: RayOptions | None = None) -> None:
+    def __init__(self, options: RayOptions | None = None, docker: DockerOptions | None = None) -> None:
         self.options = options or RayOptions()
+        # The Docker backend's settings travel with each job when it isolates jobs on the nodes.
+        self._docker_json = (docker or DockerOptions()).model_dump_json() if self.options.isolation == "docker" \
+            else None
         connect(self.options)
         self._live: dict[Any, _Attempt] = {}  # ObjectRef -> the attempt it runs
         self._lock = threading.Lock()
@@ -140,7 +157,8 @@ class RaySandbox:
             "cluster": f"{len(nodes)} nodes, {total.get('CPU', 0):g} CPUs, {total.get('GPU', 0):g} GPUs"
                        f" ({self.options.address or 'RAY_ADDRESS or local'})",
             "placement": "one Ray task per job, asking for threads CPUs, memory_mb and gpus_per_job GPUs",
-            "isolation": "the process backend on the node that runs the job (see `archlab doctor` there)",
+            "isolation": f"the {self.options.isolation} backend on the node that runs the job "
+                         "(see `archlab doctor` there)",
             "node_loss": f"retried {self.options.retries} time(s) on another node, then infra_error",
             "inputs": "job files through the object store, once per content",
         }
@@ -155,7 +173,7 @@ class RaySandbox:
         _check_feasible(self._resources(job))
         files = {name: self._file_ref(name, path) for name, path in job.files.items()}
         ref = _execute.options(**self._resources(job)).remote(job.model_dump_json(exclude={"files"}), files,
-                                                             attempt.tag)
+                                                             attempt.tag, self._docker_json)
         attempt.tries += 1
         self.last_tag = attempt.tag
         with self._lock:

@@ -143,3 +143,54 @@ def test_a_job_no_node_can_take_is_refused(ray_cluster) -> None:
 def test_config_selects_ray() -> None:
     cfg = load_config(None, {"sandbox": {"backend": "ray", "ray": {"address": "auto", "gpus_per_job": 0.5}}})
     assert cfg.sandbox.backend == "ray" and cfg.sandbox.ray.gpus_per_job == 0.5
+
+
+WHOAMI = """import os
+
+def build_model(task):
+    raise RuntimeError(f"uid={os.getuid()} container={os.path.exists('/.dockerenv')}")
+"""
+
+
+@pytest.mark.docker
+def test_jobs_run_in_docker_containers_on_the_nodes(ray_cluster) -> None:
+    """isolation: docker — each job in a container on its node; a container whose Ray worker is killed
+    is removed by the next job's sweep, and the job runs again."""
+    from hostile import open_sandbox, session_image
+
+    from archlab.sandbox.base import DockerOptions
+    from archlab.sandbox.docker import OWNER, connect
+
+    open_sandbox("docker").close()  # the daemon and the image, or a skip (a failure under CI) saying why
+    box = make_sandbox("ray", DockerOptions(image=session_image()), RayOptions(isolation="docker"))
+    client = connect()
+    try:
+        who = box.run(Job(stage="build", source=WHOAMI, task=TASK.spec.model_dump(), params={"device": "cpu"},
+                          limits=Limits(wall_s=60, threads=1, memory_mb=1024)))
+        assert who.status is JobStatus.CANDIDATE_ERROR and "uid=65534 container=True" in (who.error or "")
+        assert who.image and who.image.startswith("sha256:")  # the digest every evaluation records
+        assert "docker backend" in box.describe()["isolation"]
+
+        thread, results = run_in_thread(box, job(sleep=6))
+        container = _await_container(client)
+        worker = int(container.labels[OWNER].rpartition(":")[2])  # the Ray worker that started it
+        os.kill(worker, signal.SIGKILL)
+        thread.join(timeout=180)
+        assert results, "the job never came back"
+        assert results[0].status is JobStatus.OK, results[0].error
+        assert "WorkerCrashedError" in results[0].artifacts["ray_lost"] or "NodeDiedError" in \
+            results[0].artifacts["ray_lost"]
+        left = [c.id for c in client.containers.list(all=True, filters={"label": "archlab.sandbox=job"})]
+        assert container.id not in left, "the killed worker's container was not swept"
+    finally:
+        box.close()
+
+
+def _await_container(client, timeout_s: float = 60):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        running = client.containers.list(filters={"label": ["archlab.sandbox=job", "archlab.stage=build"]})
+        if running:
+            return running[0]
+        time.sleep(0.1)
+    pytest.fail("no job container started")
