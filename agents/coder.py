@@ -5,6 +5,7 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from archlab.agents.context import RunContext
+from archlab.agents.guided import guided_mutation
 from archlab.agents.planner import step_rng
 from archlab.agents.state import DiscoveryState, Plan, Proposal
 from archlab.errors import InfraError
@@ -22,8 +23,9 @@ def code(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
     elif chosen.move == "explore":
         tree, origin, how = ctx.space.sample(rng), "sample", "fresh sample"
     else:
-        tree, move = ctx.space.mutate_with_move(_parent_tree(ctx, chosen.parents[0]), rng)
-        origin, how = "mutate", f"mutation: {move}"
+        alternatives = step_rng(ctx, state, "code-alternatives")
+        tree, _move, how = guided_mutation(ctx, _parent_tree(ctx, chosen.parents[0]), rng, alternatives)
+        origin = "mutate"
     return {"proposal": propose(ctx.space, tree, origin, chosen, how).model_dump()}
 
 

@@ -33,6 +33,14 @@ def change(parent_summary: str, child_summary: str) -> str | None:
     return f"changing {', '.join(removed)} to {', '.join(added)}"
 
 
+def improves_claim(task: str, space: str, what: str) -> str:
+    return f"On {task} in the {space} space, {what} improves validation accuracy"
+
+
+def fails_claim(task: str, space: str, what: str) -> str:
+    return f"On {task} in the {space} space, {what} makes training fail"
+
+
 def lesson(task: str, space: str, parent: Candidate, child: Candidate, delta: float | None,
            failed: bool) -> tuple[ConceptCreate, Direction] | None:
     """The concept a comparison bears on, and whether the child supports or contradicts it."""
@@ -41,12 +49,11 @@ def lesson(task: str, space: str, parent: Candidate, child: Candidate, delta: fl
         return None
     scope = {"task": task, "space": space, "tags": ["offline analyst"]}
     if failed:
-        claim = f"On {task} in the {space} space, {what} makes training fail"
-        return ConceptCreate(claim=claim, kind=ConceptKind.failure_mode, **scope), Direction.supports
+        return ConceptCreate(claim=fails_claim(task, space, what), kind=ConceptKind.failure_mode, **scope), \
+            Direction.supports
     if delta is None or abs(delta) < NOISE:
         return None
-    claim = f"On {task} in the {space} space, {what} improves validation accuracy"
-    return (ConceptCreate(claim=claim, kind=ConceptKind.hypothesis, **scope),
+    return (ConceptCreate(claim=improves_claim(task, space, what), kind=ConceptKind.hypothesis, **scope),
             Direction.supports if delta > 0 else Direction.contradicts)
 
 

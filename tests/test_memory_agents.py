@@ -136,3 +136,46 @@ def test_planner_and_critic_retrieve_concepts_from_an_earlier_run_and_log_them(w
 def test_no_memory_means_no_retrieval(ws):
     ctx = context(ws, None, "run-x")
     assert recall(ctx, {"step": 0}, agent="planner", query="anything") == []
+
+
+def _concept(ws, claim, kind, confidence):
+    from archlab.knowledge.concepts import Concept
+
+    with Session(ws.engine) as s:
+        s.add(Concept(claim=claim, kind=kind, task="mnist1d", space="seq1d", confidence=confidence))
+        s.commit()
+
+
+def test_memory_steers_the_offline_coder_to_the_change_it_rates_best(ws, memory, tmp_path):
+    from archlab.agents.guided import ALTERNATIVES, guided_mutation
+    from archlab.agents.lessons import fails_claim, improves_claim
+    from archlab.knowledge.concepts import ConceptKind
+
+    ctx = context(ws, memory, "run-guided")
+    space = ctx.space
+    parent = space.sample(random.Random(4))
+
+    def draw():
+        return guided_mutation(ctx, parent, random.Random(1), random.Random(2))
+
+    usual, _, how = draw()
+    assert "memory" not in how  # nothing known: exactly the usual mutation
+    alternatives = random.Random(2)
+    options = [usual, *(space.mutate_with_move(parent, alternatives)[0] for _ in range(ALTERNATIVES))]
+    changes = [change(space.summary(parent), space.summary(t)) for t in options]
+    better = next(i for i in range(1, len(options)) if changes[i] and changes[i] != changes[0])
+
+    _concept(ws, improves_claim("mnist1d", "seq1d", changes[better]), ConceptKind.hypothesis, 0.9)
+    chosen, _, how = draw()
+    assert space.summary(chosen) == space.summary(options[better]) and "memory rates" in how and "+0.40" in how
+
+    ctx.search = ctx.search.model_copy(update={"memory_guided": False})
+    assert space.summary(draw()[0]) == space.summary(usual)  # switched off: the usual draw
+    ctx.search = ctx.search.model_copy(update={"memory_guided": True})
+
+    other = Workspace(root=tmp_path / "other")  # a failure mode on the usual change steers away from it
+    ctx2 = context(other, ConceptMemory(other.engine, HashingEmbedder()), "run-failing")
+    if changes[0]:
+        _concept(other, fails_claim("mnist1d", "seq1d", changes[0]), ConceptKind.failure_mode, 0.8)
+        chosen = guided_mutation(ctx2, parent, random.Random(1), random.Random(2))[0]
+        assert change(space.summary(parent), space.summary(chosen)) != changes[0]

@@ -1,0 +1,62 @@
+"""Memory-guided mutation, for the offline coder: among a few mutations of the parent, the one whose change
+the concept memory rates best.
+
+The offline analyst writes every parent-to-child comparison as evidence on a claim about the change
+("changing relu to gelu improves validation accuracy", or "... makes training fail"; agents/lessons.py).
+Here the coder draws the usual mutation plus `ALTERNATIVES` more (from a separate random stream, so a
+run whose memory knows nothing mutates exactly as an unguided one) and scores each change by the stored
+concept with that claim: confidence above one half for a claim of improvement counts for it, below against
+it; a failure mode counts against it by its confidence. The best score wins; ties keep the usual draw.
+Concepts from earlier runs in the workspace count too: that is how memory carries into a new run.
+"""
+
+from __future__ import annotations
+
+import random
+
+from sqlmodel import col, select
+
+from archlab.agents.context import RunContext
+from archlab.agents.lessons import change, fails_claim, improves_claim
+from archlab.knowledge.concepts import Concept, ConceptStatus
+from archlab.spaces import Node
+
+ALTERNATIVES = 3
+
+
+def guided_mutation(ctx: RunContext, parent: Node, rng: random.Random, alternatives: random.Random,
+                    ) -> tuple[Node, str | None, str]:
+    """(the mutated tree, its move, how it was chosen)."""
+    usual = ctx.space.mutate_with_move(parent, rng)
+    if not ctx.search.memory_guided or ctx.memory is None:
+        return usual[0], usual[1], f"mutation: {usual[1]}"
+    options = [usual, *(ctx.space.mutate_with_move(parent, alternatives) for _ in range(ALTERNATIVES))]
+    before = ctx.space.summary(parent)
+    changes = [change(before, ctx.space.summary(tree)) for tree, _ in options]
+    scores = change_scores(ctx, [c for c in changes if c])
+    ranked = [(scores.get(what, 0.0) if what else 0.0, -i) for i, what in enumerate(changes)]
+    best_score, minus_index = max(ranked)  # ties: the earliest, so the usual draw when nothing is known
+    chosen = -minus_index
+    tree, move = options[chosen]
+    if best_score == 0:
+        return tree, move, f"mutation: {move}"
+    return tree, move, (f"mutation: {move}; memory rates {changes[chosen]!r} {best_score:+.2f}, "
+                        f"best of {len(options)} mutations")
+
+
+def change_scores(ctx: RunContext, changes: list[str]) -> dict[str, float]:
+    """For each change the memory has a claim on: + for evidence that it improves, - against or failing."""
+    task, space = ctx.task.name, ctx.space.name
+    claims = {improves_claim(task, space, c): (c, 1.0) for c in changes}
+    claims |= {fails_claim(task, space, c): (c, -1.0) for c in changes}
+    with ctx.session() as session:
+        found = session.exec(select(Concept).where(col(Concept.claim).in_(list(claims)))).all()
+    scores: dict[str, float] = {}
+    for concept in found:
+        what, sign = claims[concept.claim]
+        if sign > 0:
+            value = concept.confidence - 0.5 if concept.status == ConceptStatus.active else -0.5
+        else:
+            value = -concept.confidence
+        scores[what] = scores.get(what, 0.0) + value
+    return scores
