@@ -97,7 +97,7 @@ def _no_repeats(evaluations: list[Evaluation]) -> None:
 @pytest.mark.slow
 def test_proposals_overlap_training_and_a_killed_run_loses_nothing(tmp_path):
     ws = tmp_path / "ws"
-    args = ["run", "--task", "mnist1d", "--max-evals", "4", "--budget", "10m", "--steps", "250", "--seed", "5",
+    args = ["run", "--task", "mnist1d", "--max-evals", "4", "--budget", "10m", "--steps", "100", "--seed", "5",
             "--in-flight", "2", "-v"]
     proc = start(ws, *args)
     try:
