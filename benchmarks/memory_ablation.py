@@ -2,6 +2,7 @@
 coder's mutations (search.memory_guided) against the same runs without it, at equal budget.
 
     python benchmarks/memory_ablation.py [--task nb201-cifar10] [--evals 30] [--seeds 3] [--json FILE]
+    python benchmarks/memory_ablation.py --task mnist1d --space seq1d --steps 300 --evals 20 --seeds 2
 
 With memory, the seeds run one after another in one workspace, so each run also reads what the runs
 before it learned (how memory carries from run to run); without it, each seed is a fresh workspace and
@@ -28,12 +29,13 @@ from sqlmodel import Session, col, select
 from archlab.knowledge import Candidate, Run, open_store, sqlite_url, store
 
 
-def run(ws: Path, task: str, evals: int, seed: int, guided: bool) -> None:
+def run(ws: Path, task: str, space: str, steps: int | None, evals: int, seed: int, guided: bool) -> None:
     config = ws.parent / f"run-{seed}-{guided}.yaml"
     config.write_text(f"search: {{memory_guided: {str(guided).lower()}}}\n")
     env = {**os.environ, "ARCHLAB_WORKSPACE": str(ws), "ARCHLAB_EMBEDDER": "hashing"}
-    argv = [sys.executable, "-m", "archlab", "run", "-c", str(config), "--task", task, "--space", "nb201",
+    argv = [sys.executable, "-m", "archlab", "run", "-c", str(config), "--task", task, "--space", space,
             "--max-evals", str(evals), "--seed", str(seed), "--budget", "60m"]
+    argv += ["--steps", str(steps)] if steps else []
     done = subprocess.run(argv, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"seed {seed}: the run failed:\n{done.stderr[-2000:]}")
@@ -60,6 +62,8 @@ def curve(ws: Path, marks: list[int]) -> tuple[list[float], float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", default="nb201-cifar10")
+    parser.add_argument("--space", default="nb201")
+    parser.add_argument("--steps", type=int, help="training steps per candidate (real training tasks)")
     parser.add_argument("--evals", type=int, default=30)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--json", type=Path)
@@ -71,17 +75,18 @@ def main() -> None:
         shared = Path(tmp) / "shared" / "ws"
         shared.parent.mkdir()
         for seed in range(args.seeds):
-            run(shared, args.task, args.evals, seed, guided=True)
+            run(shared, args.task, args.space, args.steps, args.evals, seed, guided=True)
             accs, share = curve(shared, marks)
             results["with memory"].append(accs)
             steered.append(share)
             alone = Path(tmp) / f"alone-{seed}" / "ws"
             alone.parent.mkdir()
-            run(alone, args.task, args.evals, seed, guided=False)
+            run(alone, args.task, args.space, args.steps, args.evals, seed, guided=False)
             results["without"].append(curve(alone, marks)[0])
             print(f"seed {seed}: with memory {accs}, without {results['without'][-1]}, steered {share:.0%}",
                   flush=True)
-    print(f"\n{args.task}, {args.evals} trained candidates per run, {args.seeds} seeds (offline tournament planner); "
+    print(f"\n{args.task}, {args.evals} trained candidates per run, {args.seeds} seeds "
+          f"(offline tournament planner, space {args.space}); "
           "test accuracy (%) of the best-by-validation candidate after N, mean ±standard error")
     print(f"{'':>12}" + "".join(f"{m:>16}" for m in marks))
     table = {}
