@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import random
 
-from sqlmodel import col, select
-
 from archlab.agents.context import RunContext
 from archlab.agents.lessons import change, fails_claim, improves_claim
-from archlab.knowledge.concepts import Concept, ConceptStatus
+from archlab.knowledge import concept_store
+from archlab.knowledge.concepts import ConceptStatus
 from archlab.spaces import Node
 
 ALTERNATIVES = 3
@@ -50,7 +49,7 @@ def change_scores(ctx: RunContext, changes: list[str]) -> dict[str, float]:
     claims = {improves_claim(task, space, c): (c, 1.0) for c in changes}
     claims |= {fails_claim(task, space, c): (c, -1.0) for c in changes}
     with ctx.session() as session:
-        found = session.exec(select(Concept).where(col(Concept.claim).in_(list(claims)))).all()
+        found = concept_store.concepts_with_claims(session=session, claims=list(claims))
     scores: dict[str, float] = {}
     for concept in found:
         what, sign = claims[concept.claim]

@@ -82,8 +82,8 @@ def stop_reason(ctx: RunContext, state: DiscoveryState) -> str | None:
         trained = store.run_evaluations(session=session, run_id=ctx.run_id, stage="train")
     training = set(state.get("pending") or []) - {e.candidate_id for e in trained}  # in flight, counted ahead
     if ctx.max_evals is not None and len(trained) + len(training) >= ctx.max_evals:
-        return f"evaluation budget reached ({len(trained)} evaluations, {len(training)} training)" if training \
-            else f"evaluation budget reached ({len(trained)} evaluations)"
+        still = f", {len(training)} training" if training else ""
+        return f"evaluation budget reached ({len(trained)} evaluations{still})"
     if ctx.budget_s is not None:
         remaining = ctx.budget_s - ctx.elapsed_s()
         if remaining <= 0 or remaining < expected_step_s(trained):

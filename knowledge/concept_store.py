@@ -125,6 +125,11 @@ def get_by_uid(*, session: Session, uid: str) -> Concept | None:
     return session.exec(select(Concept).where(Concept.uid == uid)).first()
 
 
+def concepts_with_claims(*, session: Session, claims: Sequence[str]) -> Sequence[Concept]:
+    """The concepts whose claim is exactly one of these (not their merged paraphrases)."""
+    return session.exec(select(Concept).where(col(Concept.claim).in_(list(claims)))).all()
+
+
 def count_concepts(*, session: Session) -> int:
     return session.exec(select(func.count()).select_from(Concept)).one()
 

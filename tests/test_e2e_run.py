@@ -51,16 +51,21 @@ def wait_for(predicate, timeout: float) -> None:
     raise AssertionError("condition not met in time")
 
 
+def kill_after_training(ws: Path, args: list[str], trained: int) -> None:
+    """Start the run and SIGKILL it once `trained` training evaluations are stored."""
+    proc = start(ws, *args)
+    try:
+        wait_for(lambda: (ws / "archlab.db").exists() and len(train_evals(ws)) >= trained, timeout=300)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+
+
 def test_run_killed_and_resumed(tmp_path):
     ws = tmp_path / "ws"
     args = ["run", "--task", "mnist1d", "--max-evals", "4", "--budget", "10m", "--steps", "150",
             "--seed", "3", "-v"]
-    proc = start(ws, *args)
-    try:
-        wait_for(lambda: (ws / "archlab.db").exists() and len(train_evals(ws)) >= 2, timeout=300)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+    kill_after_training(ws, args, trained=2)
     killed_at = len(train_evals(ws))
     assert 2 <= killed_at < 4
 

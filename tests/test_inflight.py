@@ -1,13 +1,12 @@
 """Candidates in flight: accepted candidates train while the next are proposed; a run killed with some in
 flight resumes with none lost and none trained twice."""
 
-import signal
 import threading
 from collections import Counter
 
 import pytest
 from sqlmodel import Session, select
-from test_e2e_run import archlab, start, train_evals, wait_for
+from test_e2e_run import archlab, kill_after_training, train_evals
 
 from archlab.agents.inflight import Pipeline, advance, each_finished, width
 from archlab.knowledge import Candidate, Evaluation, open_store, sqlite_url
@@ -99,12 +98,7 @@ def test_proposals_overlap_training_and_a_killed_run_loses_nothing(tmp_path):
     ws = tmp_path / "ws"
     args = ["run", "--task", "mnist1d", "--max-evals", "4", "--budget", "10m", "--steps", "100", "--seed", "5",
             "--in-flight", "2", "-v"]
-    proc = start(ws, *args)
-    try:
-        wait_for(lambda: (ws / "archlab.db").exists() and len(train_evals(ws)) >= 1, timeout=300)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=30)
+    kill_after_training(ws, args, trained=1)
     before = len(train_evals(ws))
     assert before < 4, "the run finished before it could be killed"
 
