@@ -143,7 +143,9 @@ def make_llm(ws: Workspace, run_id: str | None, cfg: ExperimentConfig):
 def open_memory(ws: Workspace, *, seed: bool = True) -> ConceptMemory:
     """The workspace's concept memory; a new workspace's starts with the literature seeds (loaded on
     first use)."""
-    return ConceptMemory(ws.engine, make_embedder(Environment().embedder), first_use=ensure_seeded if seed else None)
+    env = Environment()
+    return ConceptMemory(ws.engine, make_embedder(env.embedder), first_use=ensure_seeded if seed else None,
+                         vector_index=env.vector_index)
 
 
 @contextmanager

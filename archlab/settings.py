@@ -43,6 +43,9 @@ class Environment(BaseSettings):
     openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
     llm_model: str | None = None
     embedder: str = "auto"  # concept memory: auto | minilm | hashing | a sentence-transformers model folder
+    # The concept memory's vector search: auto (pgvector inside a PostgreSQL store that has the extension,
+    # faiss otherwise), faiss, or pgvector (an error where the server lacks it).
+    vector_index: Literal["auto", "faiss", "pgvector"] = "auto"
     data_dir: Path | None = None  # shipped data for tasks (nb201/nb201.csv); default ../shared/data beside the repo
 
 

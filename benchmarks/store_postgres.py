@@ -1,11 +1,13 @@
 """The store on PostgreSQL against SQLite: evaluations written per second by 3 concurrent runs, and
 concept query latency at 100k concepts.
 
-    python benchmarks/store_postgres.py --postgres URL [--writes 300] [--concepts 100000] [--queries 200]
-                                        [--json FILE]
+    python benchmarks/store_postgres.py --postgres URL [--pgvector URL] [--writes 300] [--concepts 100000]
+                                        [--queries 200] [--json FILE]
 
 URL: a database the benchmark may fill (`bash scripts/test-postgres` starts a local server and prints
-one); the benchmark makes its own databases beside it and drops them.
+one; `bash scripts/test-pgvector` one whose new databases have pgvector); the benchmark makes its own
+databases beside it and drops them. With --pgvector, queries are measured a third time with the index
+inside that server (pgvector, exact search) instead of faiss in the process.
 
 Writes: 3 processes, each as one run does after every sandbox job: upsert the candidate, then store its
 evaluation (one short transaction each). A tenth of the keys are shared by all three writers, so the
@@ -89,6 +91,7 @@ def query_p95(url: str, concepts: int, queries: int) -> dict:
     bulk_load(engine, embedder, concepts)
     loaded = time.perf_counter() - began
     memory = ConceptMemory(engine, embedder)
+    kind = memory.index_kind
     began = time.perf_counter()
     memory.retrieve("warm up")
     index_s = time.perf_counter() - began
@@ -101,13 +104,31 @@ def query_p95(url: str, concepts: int, queries: int) -> dict:
         t = time.perf_counter()
         memory.retrieve(query, k=3, filters=Filters(task="mnist1d", space="seq1d"), favour_untested_in="bench")
         planner.append(time.perf_counter() - t)
+    recall = hnsw_recall(engine, embedder, memory) if kind == "pgvector" else None
     engine.dispose()
-    return {"concepts": concepts, "bulk_load_s": round(loaded, 1), "index_build_s": round(index_s, 2),
+    return {"concepts": concepts, "index": kind, "recall_at_5_vs_exact": recall, "bulk_load_s": round(loaded, 1),
+            "index_build_s": round(index_s, 2),
             "retrieve": percentiles(full), "planner_retrieve": percentiles(planner)}
 
 
+def hnsw_recall(engine, embedder, memory: ConceptMemory) -> float:
+    """Recall@5 of the pgvector memory against exact search (faiss) over the labelled queries, with and
+    without the planner's filters (no diversity re-ranking: nearest neighbours only). Tie-aware: a result
+    as similar as the exact fifth counts (the synthetic claims tie often)."""
+    exact = ConceptMemory(engine, embedder, vector_index="faiss")
+    shares = []
+    for query, _ in QUERIES:
+        for filters in (Filters(), Filters(task="mnist1d", space="seq1d")):
+            want = exact.retrieve(query, k=5, filters=filters, diversity=0.0)
+            got = memory.retrieve(query, k=5, filters=filters, diversity=0.0)
+            if want:
+                bar = min(h.similarity for h in want) - 1e-5
+                shares.append(min(sum(h.similarity >= bar for h in got), len(want)) / len(want))
+    return round(sum(shares) / len(shares), 4)
+
+
 class Databases:
-    """Scratch databases on the PostgreSQL server, dropped at the end."""
+    """Scratch databases on a PostgreSQL server, dropped at the end."""
 
     def __init__(self, url: str) -> None:
         self.url, self.names = url, []
@@ -130,12 +151,14 @@ class Databases:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", required=True, help="postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB")
+    parser.add_argument("--pgvector", help="a server whose new databases have pgvector (queries only)")
     parser.add_argument("--writes", type=int, default=300, help="evaluations each of the 3 writers stores")
     parser.add_argument("--concepts", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     dbs = Databases(args.postgres)
+    vector_dbs = Databases(args.pgvector) if args.pgvector else None
     figures: dict = {"writes": {}, "queries": {}}
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -143,14 +166,20 @@ def main() -> None:
                 figures["writes"][name] = row = write_rate(url, args.writes)
                 print(f"writes  {name:<9}{row['evaluations_per_s']:>8.1f} evaluations/s  ({WRITERS} writers x "
                       f"{args.writes}, {row['wall_s']} s; stored {row['evaluations_stored']}, as expected)")
-            for name, url in (("sqlite", sqlite_url(Path(tmp) / "q.db")), ("postgres", dbs.new())):
+            stores = [("sqlite", sqlite_url(Path(tmp) / "q.db")), ("postgres", dbs.new())]
+            if vector_dbs:
+                stores.append(("pgvector", vector_dbs.new()))
+            for name, url in stores:
                 figures["queries"][name] = row = query_p95(url, args.concepts, args.queries)
                 full = row["retrieve"]
-                print(f"queries {name:<9}p50 {full['p50_ms']:6.1f} ms  p95 {full['p95_ms']:6.1f} ms"
+                recall = f"; recall@5 vs exact {row['recall_at_5_vs_exact']}" if row["recall_at_5_vs_exact"] else ""
+                print(f"queries {name:<9}[{row['index']}] p50 {full['p50_ms']:6.1f} ms  p95 {full['p95_ms']:6.1f} ms"
                       f"  planner p95 {row['planner_retrieve']['p95_ms']:6.1f} ms  ({row['concepts']} concepts; "
-                      f"load {row['bulk_load_s']} s, index {row['index_build_s']} s)")
+                      f"load {row['bulk_load_s']} s, index {row['index_build_s']} s{recall})")
     finally:
         dbs.drop()
+        if vector_dbs:
+            vector_dbs.drop()
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
 

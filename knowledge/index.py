@@ -49,6 +49,10 @@ class VectorIndex:
     def __len__(self) -> int:
         return self._index.ntotal
 
+    def covers(self, concepts: int) -> bool:
+        """True when the index holds a vector for each of the store's concepts (never deleted: nothing new)."""
+        return concepts == len(self)
+
     def add(self, ids: Sequence[int], vectors: np.ndarray, scopes: Sequence[Scope]) -> None:
         if len(ids):
             self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, np.int64))

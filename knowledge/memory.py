@@ -2,6 +2,10 @@
 
 add (paraphrases merge into what is stored), add_evidence (confidence recomputed, refuted concepts
 retired), retrieve (filtered, diverse, logged for agents), get (a concept with its evidence and links).
+
+The vector index: faiss in this process (index.py), or pgvector inside the server where a PostgreSQL
+store has the extension (pgvector_index.py); `vector_index` picks: auto (pgvector where installed),
+faiss, or pgvector (an error where the server lacks it).
 """
 
 from __future__ import annotations
@@ -10,25 +14,27 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from archlab.errors import StoreError
+from archlab.errors import ConfigError, StoreError
 from archlab.knowledge import concept_store as cs
 from archlab.knowledge.concepts import Concept, ConceptCreate, ConceptLinkPublic, ConceptPublic, LinkKind
 from archlab.knowledge.embedder import Embedder
 from archlab.knowledge.evidence import EvidenceCreate, EvidencePublic
 from archlab.knowledge.index import VectorIndex
 from archlab.knowledge.paraphrase import decide
+from archlab.knowledge.pgvector_index import PgVectorIndex, open_pgvector
 from archlab.knowledge.retrieval_log import LogContext, log_retrieval
 from archlab.knowledge.retrieve import Filters, Hit, retrieve
 
 log = logging.getLogger(__name__)
 NEAREST = 5  # stored claims checked for a paraphrase of a new one
+IndexKind = Literal["auto", "faiss", "pgvector"]
 
 
 @dataclass(frozen=True)
@@ -58,11 +64,13 @@ class _Placed:
 
 class ConceptMemory:
     def __init__(self, engine: Engine, embedder: Embedder,
-                 first_use: Callable[[ConceptMemory], object] | None = None) -> None:
+                 first_use: Callable[[ConceptMemory], object] | None = None, vector_index: IndexKind = "auto") -> None:
         """first_use runs once, before the first add or retrieval (e.g. seeding: it loads the embedder,
         which takes seconds, so a run's first sandbox job need not wait for it)."""
-        self.engine, self.embedder = engine, embedder
-        self._index: VectorIndex | None = None
+        if vector_index not in get_args(IndexKind):
+            raise ConfigError(f"vector_index must be one of {', '.join(get_args(IndexKind))}, not {vector_index!r}")
+        self.engine, self.embedder, self.vector_index = engine, embedder, vector_index
+        self._index: VectorIndex | PgVectorIndex | None = None
         self._first_use = first_use
         self._lock = threading.RLock()  # the run's progress display and the graph share a context
 
@@ -133,7 +141,7 @@ class ConceptMemory:
             if hook is not None:
                 hook(self)
 
-    def _place(self, session: Session, index: VectorIndex, item: ConceptCreate, vector: np.ndarray,
+    def _place(self, session: Session, index: VectorIndex | PgVectorIndex, item: ConceptCreate, vector: np.ndarray,
                near: list[tuple[int, float]], run_id: str | None) -> _Placed:
         if item.uid and (same := cs.get_by_uid(session=session, uid=item.uid)) is not None:
             return _Placed(same, "existing")
@@ -158,12 +166,26 @@ class ConceptMemory:
         cs.add_link(session=session, source_id=source, target_id=target, kind=kind, note="found on insert")
         return _Placed(concept, "created", cid, similarity, kind)
 
-    def _synced(self, session: Session) -> VectorIndex:
-        """The index, with vectors for every concept (embedding any stored without one) and in sync."""
+    @property
+    def index_kind(self) -> str:
+        """'faiss' or 'pgvector': the index this memory searches (decided on first use)."""
+        return "pgvector" if isinstance(self._open_index(), PgVectorIndex) else "faiss"
+
+    def _open_index(self) -> VectorIndex | PgVectorIndex:
         if self._index is None:
-            self._index = VectorIndex(self.embedder.dim, self.embedder.name)
-        if cs.count_concepts(session=session) == len(self._index):  # one vector per concept: nothing new
-            return self._index
+            dim, model = self.embedder.dim, self.embedder.name
+            pg = (open_pgvector(self.engine, dim, model, required=self.vector_index == "pgvector")
+                  if self.vector_index != "faiss" else None)
+            self._index = pg if pg is not None else VectorIndex(dim, model)
+        return self._index
+
+    def _synced(self, session: Session) -> VectorIndex | PgVectorIndex:
+        """The index, with vectors for every concept (embedding any stored without one) and in sync."""
+        index = self._open_index()
+        if isinstance(index, PgVectorIndex):
+            index.using(session)
+        if index.covers(cs.count_concepts(session=session)):  # one vector per concept: nothing new
+            return index
         missing = cs.missing_vectors(session=session, model=self.embedder.name)
         if missing:
             log.info("embedding %d stored concepts with %s", len(missing), self.embedder.name)
@@ -171,8 +193,8 @@ class ConceptMemory:
             for concept, vector in zip(missing, vectors, strict=True):
                 cs.store_vector(session=session, concept_id=concept.id, model=self.embedder.name, vector=vector)
             session.commit()
-        self._index.sync(session)
-        return self._index
+        index.sync(session)
+        return index
 
     def _session(self) -> _StoreSession:
         return _StoreSession(self.engine)

@@ -44,13 +44,11 @@ def ray_cluster() -> Iterator[object]:
                 os.environ[name] = value
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """The test server's URL (ARCHLAB_TEST_POSTGRES_URL; `bash scripts/test-postgres` starts one and
-    prints it), checked to answer."""
-    url = os.environ.get("ARCHLAB_TEST_POSTGRES_URL")
+def _answering(variable: str, script: str) -> str:
+    """The URL in `variable`, checked to answer."""
+    url = os.environ.get(variable)
     if not url:
-        unavailable("no PostgreSQL: set ARCHLAB_TEST_POSTGRES_URL (`bash scripts/test-postgres` prints one)")
+        unavailable(f"no PostgreSQL: set {variable} (`bash scripts/{script}` prints one)")
     try:
         import psycopg
     except ImportError:
@@ -58,13 +56,36 @@ def postgres_url() -> str:
     try:
         psycopg.connect(url.replace("+psycopg", ""), connect_timeout=5).close()
     except psycopg.Error as exc:
-        unavailable(f"PostgreSQL at ARCHLAB_TEST_POSTGRES_URL does not answer: {exc}")
+        unavailable(f"PostgreSQL at {variable} does not answer: {exc}")
     return url
 
 
 @pytest.fixture(scope="session")
-def postgres_database(postgres_url: str) -> Iterator[str]:
-    """A database of the session on the test server, migrated once; dropped at the end."""
+def postgres_url() -> str:
+    """The test server's URL (ARCHLAB_TEST_POSTGRES_URL; `bash scripts/test-postgres` starts one and
+    prints it), checked to answer."""
+    return _answering("ARCHLAB_TEST_POSTGRES_URL", "test-postgres")
+
+
+@pytest.fixture(scope="session")
+def pgvector_url() -> str:
+    """A server whose new databases have the pgvector extension (ARCHLAB_TEST_PGVECTOR_URL; `bash
+    scripts/test-pgvector` starts one and prints it)."""
+    url = _answering("ARCHLAB_TEST_PGVECTOR_URL", "test-pgvector")
+    from sqlalchemy import create_engine
+
+    from archlab.knowledge.pgvector_index import pgvector_state
+
+    engine = create_engine(url)
+    state = pgvector_state(engine)
+    engine.dispose()
+    if state != "installed":
+        unavailable(f"the server at ARCHLAB_TEST_PGVECTOR_URL has pgvector {state}, not installed")
+    return url
+
+
+def _session_database(server_url: str) -> Iterator[str]:
+    """A database of the session on a test server, migrated once; dropped at the end."""
     import uuid
 
     from sqlalchemy import create_engine, text
@@ -72,10 +93,10 @@ def postgres_database(postgres_url: str) -> Iterator[str]:
     from archlab.knowledge import open_store
 
     name = f"archlab_t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    url = server_url.rsplit("/", 1)[0] + f"/{name}"
     open_store(url).dispose()
     try:
         yield url
@@ -85,18 +106,39 @@ def postgres_database(postgres_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture
-def fresh_postgres_url(postgres_database: str) -> str:
-    """The session's database, emptied (TRUNCATE is far cheaper than CREATE DATABASE on a busy machine)."""
+def _emptied(database_url: str) -> str:
+    """The database with every table emptied (TRUNCATE is far cheaper than CREATE DATABASE on a busy machine)."""
     from sqlalchemy import create_engine, inspect, text
 
-    engine = create_engine(postgres_database)
+    engine = create_engine(database_url)
     with engine.begin() as conn:
         tables = [t for t in inspect(conn).get_table_names() if t != "alembic_version"]
         quoted = ", ".join(f'"{table}"' for table in tables)
         conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
     engine.dispose()
-    return postgres_database
+    return database_url
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_url: str) -> Iterator[str]:
+    yield from _session_database(postgres_url)
+
+
+@pytest.fixture(scope="session")
+def pgvector_database(pgvector_url: str) -> Iterator[str]:
+    yield from _session_database(pgvector_url)
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_database: str) -> str:
+    """The session's database on the test server, emptied."""
+    return _emptied(postgres_database)
+
+
+@pytest.fixture
+def fresh_pgvector_url(pgvector_database: str) -> str:
+    """The session's database on the pgvector server, emptied."""
+    return _emptied(pgvector_database)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

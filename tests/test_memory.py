@@ -1,4 +1,5 @@
-"""The concept memory on real SQLite with the deterministic hashing embedder."""
+"""The concept memory with the deterministic hashing embedder: on real SQLite (faiss index), on PostgreSQL
+without pgvector (faiss) and on PostgreSQL with pgvector (the index inside the server), where configured."""
 
 import json
 import tomllib
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import func, text
 from sqlmodel import Session, select
 
 from archlab.errors import ConfigError, StoreError
@@ -24,16 +26,27 @@ from archlab.knowledge.transfer import export_lines, import_records, parse_lines
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def engine(store_url):  # SQLite, and PostgreSQL where one is configured (conftest.py)
-    engine = open_store(store_url)
+STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres),
+          pytest.param("pgvector", marks=pytest.mark.postgres)]
+INDEX_OF = {"sqlite": "faiss", "postgres": "faiss", "pgvector": "pgvector"}  # what vector_index auto picks
+
+
+@pytest.fixture(params=STORES)
+def engine(request, tmp_path):  # PostgreSQL servers where configured (conftest.py)
+    if request.param == "sqlite":
+        url = sqlite_url(tmp_path / "ws" / "archlab.db")
+    else:
+        url = request.getfixturevalue(f"fresh_{request.param}_url")
+    engine = open_store(url)
     yield engine
     engine.dispose()
 
 
 @pytest.fixture
-def memory(engine):
-    return ConceptMemory(engine, HashingEmbedder())
+def memory(engine, request):
+    memory = ConceptMemory(engine, HashingEmbedder())
+    assert memory.index_kind == INDEX_OF[request.node.callspec.params["engine"]]
+    return memory
 
 
 def new(claim, **kw):
@@ -309,3 +322,91 @@ def test_the_first_use_hook_runs_once_before_the_first_add_or_retrieval(engine):
     memory.retrieve("anything at all")
     memory.add(new("a claim about anything at all"))
     assert calls == [0]
+
+
+# --- the vector index: faiss in process, or pgvector inside a PostgreSQL server that has it
+
+def test_pgvector_finds_what_faiss_finds_on_the_same_store(fresh_pgvector_url):
+    engine = open_store(fresh_pgvector_url)
+    # Written by a faiss memory (no mirror rows): the pgvector memory mirrors them on first use.
+    from archlab.knowledge.pgvector_index import table_name
+
+    faiss_memory = ConceptMemory(engine, HashingEmbedder(), vector_index="faiss")
+    faiss_memory.add_many([new(f"{op} blocks with {n} channels improve accuracy ({kind.name})", task=task,
+                               space="seq1d", kind=kind)
+                           for op in ("residual", "depthwise", "attention", "recurrent")
+                           for n, task in ((16, "mnist1d"), (32, None), (64, "digits"))
+                           for kind in (ConceptKind.hypothesis, ConceptKind.design_principle)])
+    pg_memory = ConceptMemory(engine, HashingEmbedder(), vector_index="pgvector")
+    assert pg_memory.index_kind == "pgvector" and faiss_memory.index_kind == "faiss"
+    added = pg_memory.add(new("gated recurrent blocks need fewer channels", task="mnist1d")).concept.id
+    for query, filters in (("residual blocks improve accuracy", Filters()),
+                           ("attention with 32 channels", Filters(task="mnist1d")),
+                           ("depthwise blocks", Filters(task="digits", kind="design_principle")),
+                           ("gated recurrent blocks", Filters(space="seq1d", min_confidence=0.45))):
+        # Every passing concept (k above the store's size): claims that differ only in words the query lacks
+        # tie, and ties may come in either order.
+        expected = {(h.concept.id, round(h.similarity, 5)) for h in faiss_memory.retrieve(query, k=40, filters=filters)}
+        found = pg_memory.retrieve(query, k=40, filters=filters, diversity=0.0)
+        assert {(h.concept.id, round(h.similarity, 5)) for h in found} == expected and expected
+        assert [h.similarity for h in found] == sorted((h.similarity for h in found), reverse=True)
+    assert pg_memory.retrieve("gated recurrent blocks need channels", k=1)[0].concept.id == added
+    assert faiss_memory.retrieve("gated recurrent blocks", k=1)[0].concept.id == added  # the faiss one sees it too
+    with Session(engine) as s:
+        mirrored = s.exec(select(func.count()).select_from(text(table_name(HashingEmbedder().name)))).one()
+    assert mirrored == count(engine)
+    engine.dispose()
+
+
+def test_the_pgvector_mirror_is_no_schema_drift(fresh_pgvector_url):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    from archlab.knowledge.pgvector_index import migrated
+
+    engine = open_store(fresh_pgvector_url)
+    ConceptMemory(engine, HashingEmbedder()).add(new("depthwise convolutions save parameters"))
+    with engine.connect() as conn:
+        unfiltered = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        # The session's database may hold other embedders' mirrors from earlier tests: all of them, only them.
+        assert {d[0] for d in unfiltered} == {"remove_index", "remove_table"}
+        assert all(d[1].name.startswith("concept_pgvector_") for d in unfiltered)
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": migrated})
+        assert compare_metadata(context, SQLModel.metadata) == []
+    engine.dispose()
+
+
+def test_asking_for_pgvector_where_there_is_none_is_a_clear_error(tmp_path):
+    engine = open_store(sqlite_url(tmp_path / "ws" / "archlab.db"))
+    memory = ConceptMemory(engine, HashingEmbedder(), vector_index="pgvector")
+    with pytest.raises(ConfigError, match="no pgvector extension"):
+        memory.add(new("depthwise convolutions save parameters"))
+    assert count(engine) == 0
+    with pytest.raises(ConfigError, match="vector_index must be one of auto, faiss, pgvector"):
+        ConceptMemory(engine, HashingEmbedder(), vector_index="annoy")
+    engine.dispose()
+
+
+def test_a_database_without_the_extension_falls_back_to_faiss_unless_pgvector_is_asked_for(pgvector_url):
+    import uuid
+
+    from sqlalchemy import create_engine
+
+    name = f"archlab_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(pgvector_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:  # template0: no extension; the test role may not create one
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE template0'))
+    engine = open_store(pgvector_url.rsplit("/", 1)[0] + f"/{name}")
+    try:
+        auto = ConceptMemory(engine, HashingEmbedder())
+        assert auto.index_kind == "faiss"
+        cid = auto.add(new("depthwise convolutions save parameters")).concept.id
+        assert auto.retrieve("depthwise convolutions")[0].concept.id == cid
+        with pytest.raises(ConfigError, match="a superuser must run CREATE EXTENSION vector"):
+            ConceptMemory(engine, HashingEmbedder(), vector_index="pgvector").retrieve("depthwise")
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

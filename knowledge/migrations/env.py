@@ -7,11 +7,14 @@ from alembic import context
 from sqlmodel import SQLModel
 
 from archlab.knowledge import db  # noqa: F401 - registers every table in SQLModel.metadata
+from archlab.knowledge.pgvector_index import migrated
 
 MIGRATION_LOCK = 7_291_042  # a PostgreSQL advisory lock id: several runs starting at once migrate one at a time
 
+
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=SQLModel.metadata, compare_type=True,
+                  include_name=migrated,  # not the pgvector mirror: made on first use
                   render_as_batch=connection.dialect.name == "sqlite")  # SQLite alters tables by copying them
 with context.begin_transaction():
     if connection.dialect.name == "postgresql":
