@@ -60,3 +60,30 @@ def test_three_concurrent_runs_on_one_postgres(tmp_path, fresh_postgres_url, ray
     listed = json.loads(subprocess.run([sys.executable, "-m", "archlab", "runs", "--json"], env=env,
                                        capture_output=True, text=True, check=True).stdout)
     assert sorted(row["evaluations"] for row in listed) == [EVALS] * 3
+
+
+def test_a_run_on_a_pgvector_store_keeps_its_memory_in_the_server(tmp_path, fresh_pgvector_url) -> None:
+    from sqlalchemy import func, text
+
+    from archlab.knowledge.concepts import Concept
+    from archlab.knowledge.pgvector_index import table_name
+    from archlab.knowledge.retrieval_log import RetrievalLog
+
+    env = {**os.environ, "ARCHLAB_WORKSPACE": str(tmp_path / "ws"), "ARCHLAB_DATABASE_URL": fresh_pgvector_url,
+           "ARCHLAB_EMBEDDER": "hashing", "ARCHLAB_VECTOR_INDEX": "pgvector"}
+    args = ["run", "--task", "mnist1d", "--max-evals", "3", "--budget", "10m", "--steps", "30", "--seed", "3"]
+    done = subprocess.run([sys.executable, "-m", "archlab", *args], env=env, capture_output=True, text=True,
+                          timeout=420)
+    assert done.returncode == 0, done.stderr[-3000:]
+    engine = open_store(fresh_pgvector_url)
+    with Session(engine) as s:
+        concepts = s.exec(select(func.count()).select_from(Concept)).one()
+        mirrored = s.exec(select(func.count()).select_from(text(table_name("hashing-512")))).one()
+        retrievals = s.exec(select(RetrievalLog)).all()
+    engine.dispose()
+    # The seeds and what the analyst learned are all searchable inside the server; the agents retrieved.
+    assert concepts > 20 and mirrored == concepts
+    assert retrievals and all(r.concept_ids for r in retrievals)  # offline: the critic retrieves
+    found = subprocess.run([sys.executable, "-m", "archlab", "memory", "search", "state space models long sequences",
+                            "--json"], env=env, capture_output=True, text=True, check=True)
+    assert json.loads(found.stdout)
