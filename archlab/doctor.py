@@ -33,7 +33,7 @@ NOT_ACTIVE = ("not isolated", "not enforced", "unavailable", "settable back up")
 
 
 def run_checks(env: Environment, backend: str = "process") -> list[Check]:
-    checks: list[Callable[[], Check]] = [check_torch, lambda: check_store(env)]
+    checks: list[Callable[[], Check]] = [check_torch, lambda: check_store(env), lambda: check_vector_index(env)]
     found = [_guard(c) for c in checks]
     found += check_sandbox(backend)
     return found + [_guard(c) for c in (lambda: check_llm(env), check_embedder)]
@@ -59,6 +59,20 @@ def check_store(env: Environment) -> Check:
     with Session(ws.engine) as session:
         session.exec(text("SELECT 1"))
     return Check("store", True, redact(ws.url))
+
+
+def check_vector_index(env: Environment) -> Check:
+    """Where the concept memory searches: faiss in the process, or pgvector inside the PostgreSQL server."""
+    from archlab.knowledge.pgvector_index import pgvector_state
+
+    state = pgvector_state(Workspace.from_env(env).engine)
+    if env.vector_index == "faiss" or (env.vector_index == "auto" and state == "absent"):
+        return Check("vector_index", True, "faiss, exact, in each process")
+    if state == "installed":
+        return Check("vector_index", True, "pgvector: HNSW inside the PostgreSQL server")
+    why = ("the server has pgvector; a superuser must run CREATE EXTENSION vector (archlab tries on first use)"
+           if state == "available" else "the store's server has no pgvector")
+    return Check("vector_index", False if env.vector_index == "pgvector" else None, why)
 
 
 def check_sandbox(backend: str) -> list[Check]:

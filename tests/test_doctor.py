@@ -27,6 +27,7 @@ def test_healthy_offline_machine(tmp_path):
     found = lines(result)
     assert found["torch"].lstrip().startswith("ok") and "torch 2." in found["torch"]
     assert found["store"].lstrip().startswith("ok") and "archlab.db" in found["store"]
+    assert found["vector_index"].lstrip().startswith("ok") and "faiss" in found["vector_index"]
     assert found["sandbox"].lstrip().startswith("ok") and "probe job ok" in found["sandbox"]
     assert found["llm"].lstrip().startswith("warn") and "offline mode" in found["llm"]
 
@@ -63,3 +64,9 @@ def test_unreachable_llm_endpoint_fails(tmp_path):
     result = doctor(tmp_path, OPENAI_BASE_URL="http://127.0.0.1:9/v1", OPENAI_API_KEY="test-key")
     assert result.returncode == 1
     assert "FAIL" in lines(result)["llm"] and "APIConnectionError" in lines(result)["llm"]
+
+
+def test_asking_for_pgvector_on_sqlite_is_reported(tmp_path):
+    result = doctor(tmp_path, ARCHLAB_VECTOR_INDEX="pgvector")
+    assert result.returncode != 0
+    assert "no pgvector" in lines(result)["vector_index"]
