@@ -2,11 +2,13 @@
 the concept memory rates best.
 
 The offline analyst writes every parent-to-child comparison as evidence on a claim about the change
-("changing relu to gelu improves validation accuracy", or "... makes training fail"; agents/lessons.py).
-Here the coder draws the usual mutation plus `ALTERNATIVES` more (from a separate random stream, so a
-run whose memory knows nothing mutates exactly as an unguided one) and scores each change by the stored
-concept with that claim: confidence above one half for a claim of improvement counts for it, below against
-it; a failure mode counts against it by its confidence. The best score wins; ties keep the usual draw.
+("changing relu to gelu improves validation accuracy", or "... makes training fail") and on its
+operator-level facets ("more attn ...", "raising conv's k ..."; agents/lessons.py). Here the coder draws
+the usual mutation plus `ALTERNATIVES` more (from a separate random stream, so a run whose memory knows
+nothing mutates exactly as an unguided one) and scores each by the stored concepts with those claims,
+summed over the change and its facets: confidence above one half for a claim of improvement counts for
+it, below against it; a failure mode counts against it by its confidence. The best score wins; ties
+keep the usual draw.
 Concepts from earlier runs in the workspace count too: that is how memory carries into a new run.
 """
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 import random
 
 from archlab.agents.context import RunContext
-from archlab.agents.lessons import change, fails_claim, improves_claim
+from archlab.agents.lessons import change, facets, fails_claim, improves_claim
 from archlab.knowledge import concept_store
 from archlab.knowledge.concepts import ConceptStatus
 from archlab.spaces import Node
@@ -31,16 +33,23 @@ def guided_mutation(ctx: RunContext, parent: Node, rng: random.Random, alternati
         return usual[0], usual[1], f"mutation: {usual[1]}"
     options = [usual, *(ctx.space.mutate_with_move(parent, alternatives) for _ in range(ALTERNATIVES))]
     before = ctx.space.summary(parent)
-    changes = [change(before, ctx.space.summary(tree)) for tree, _ in options]
-    scores = change_scores(ctx, [c for c in changes if c])
-    ranked = [(scores.get(what, 0.0) if what else 0.0, -i) for i, what in enumerate(changes)]
+    readings = [_readings(before, ctx.space.summary(tree)) for tree, _ in options]
+    scores = change_scores(ctx, sorted({r for rs in readings for r in rs}))
+    ranked = [(round(sum(scores.get(r, 0.0) for r in rs), 6), -i) for i, rs in enumerate(readings)]
     best_score, minus_index = max(ranked)  # ties: the earliest, so the usual draw when nothing is known
     chosen = -minus_index
     tree, move = options[chosen]
     if best_score == 0:
         return tree, move, f"mutation: {move}"
-    return tree, move, (f"mutation: {move}; memory rates {changes[chosen]!r} {best_score:+.2f}, "
+    known = ", ".join(f"{r!r} {scores[r]:+.2f}" for r in readings[chosen] if r in scores)
+    return tree, move, (f"mutation: {move}; memory rates it {best_score:+.2f} ({known}), "
                         f"best of {len(options)} mutations")
+
+
+def _readings(before: str, after: str) -> list[str]:
+    """The change and its operator-level facets, as the analyst words them."""
+    what = change(before, after)
+    return [what, *facets(before, after)] if what else []
 
 
 def change_scores(ctx: RunContext, changes: list[str]) -> dict[str, float]:

@@ -5,8 +5,8 @@ with MiniLM), claims that differ only in their numbers closer still, and "changi
 improves accuracy" next to "changing gelu to silu improves accuracy" (0.92), so similarity alone would
 merge opposites and distinct findings. The check compares polarity (negations and opposite
 directions), the numbers quoted, the names (short or symbolic words such as relu, bn, conv(16,k5,s1)),
-how many other words are new, the kind, and the scope (task, space). It errs towards keeping two
-claims apart: a missed merge costs a near-duplicate, a false one files evidence under the wrong claim.
+how many other words are new, the order of the names ("changing relu to gelu" is not "changing gelu to
+relu"), the kind, and the scope (task, space). It errs towards keeping two claims apart: a missed merge costs a near-duplicate, a false one files evidence under the wrong claim.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ _NEGATORS = {"not", "no", "never", "cannot", "neither", "nor"}
 _OPPOSITES = [
     ({"improve", "improves", "improved", "improving", "helps", "help", "helped", "boosts", "boost"},
      {"hurt", "hurts", "worsens", "worsen", "degrades", "degrade", "harms", "harm", "lowers"}),
-    ({"increase", "increases", "increased", "raises", "raise"}, {"decrease", "decreases", "decreased", "reduces"}),
+    ({"increase", "increases", "increased", "increasing", "raises", "raise", "raising"},
+     {"decrease", "decreases", "decreased", "decreasing", "reduces", "reducing", "lowering"}),
     ({"higher", "more", "larger", "greater", "wider", "deeper"},
      {"lower", "less", "fewer", "smaller", "narrower", "shallower"}),
     ({"better", "outperforms", "outperform", "faster"}, {"worse", "underperforms", "underperform", "slower"}),
@@ -54,6 +55,8 @@ def decide(existing: ConceptBase, new: ConceptBase, similarity: float, threshold
     scope_words = {w.lower() for w in (existing.task, existing.space, new.task, new.space) if w}
     if not _same_content(existing.claim, new.claim, scope_words):
         return Decision("insert")  # the same sentence about different things
+    if _reordered(existing.claim, new.claim):
+        return Decision("insert")  # the same names in another order: a change the other way, say
     scope_old, scope_new = _scope(existing), _scope(new)
     if scope_old == scope_new:
         return Decision("merge") if existing.kind == new.kind else Decision("insert", LinkKind.duplicates)
@@ -95,6 +98,17 @@ def _same_content(a: str, b: str, scope_words: set[str]) -> bool:
     if any(_NAME.search(w) or len(w) <= 4 for w in new_a | new_b):
         return False
     return len(new_a) <= MAX_NEW_WORDS and len(new_b) <= MAX_NEW_WORDS
+
+
+def _reordered(a: str, b: str) -> bool:
+    """The names (short or symbolic words) both claims use come in another order in one of them."""
+    na, nb = _names_in_order(a), _names_in_order(b)
+    shared = set(na) & set(nb)
+    return [w for w in na if w in shared] != [w for w in nb if w in shared]
+
+
+def _names_in_order(text: str) -> list[str]:
+    return [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS and (_NAME.search(w) or len(w) <= 4)]
 
 
 def _content(text: str) -> set[str]:

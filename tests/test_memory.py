@@ -82,6 +82,20 @@ def test_paraphrases_within_one_batch_merge(memory, engine):
     assert results[1].concept.id == results[0].concept.id and count(engine) == 1
 
 
+def test_a_change_the_other_way_is_kept_apart(memory, engine):
+    forward = memory.add(new("On mnist1d, changing relu to gelu improves validation accuracy")).concept.id
+    for claim in ("On mnist1d, changing gelu to relu improves validation accuracy",
+                  "On mnist1d, changing conv(32,k5,s1) to conv(64,k5,s1) improves validation accuracy",
+                  "On mnist1d, changing conv(64,k5,s1) to conv(32,k5,s1) improves validation accuracy",
+                  "On mnist1d, raising conv's k improves validation accuracy",
+                  "On mnist1d, lowering conv's k improves validation accuracy"):
+        added = memory.add(new(claim))
+        assert added.action == "created" and added.concept.id != forward, claim
+    assert count(engine) == 6
+    again = memory.add(new("on mnist1d, changing relu to gelu improves the validation accuracy"))
+    assert again.action == "merged" and again.concept.id == forward
+
+
 def test_a_negated_claim_is_kept_apart_and_linked_as_contradicting():
     stored = ConceptBase(claim="Wider convolutions improve validation accuracy on mnist1d")
     negated = ConceptBase(claim="Wider convolutions do not improve validation accuracy on mnist1d")

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from archlab.agents.analyst import analyse
 from archlab.agents.config import SearchConfig
 from archlab.agents.context import RunContext
-from archlab.agents.lessons import change
+from archlab.agents.lessons import change, facets
 from archlab.agents.planner import plan
 from archlab.agents.recall import recall
 from archlab.evaluator.config import EvaluationConfig
@@ -74,25 +74,38 @@ def test_the_summary_difference_names_the_change():
     assert change(PARENT, PARENT) is None
 
 
+def test_a_change_is_also_read_at_the_operator_level():
+    assert facets(PARENT, CHILD) == ["fewer relu", "more gelu"]
+    wider = "res[conv(32,k7,s1) bn relu] → gap_head"
+    assert facets(PARENT, wider) == ["raising conv's #1", "raising conv's k"]
+    assert facets("conv(16,k5,s1) → attn(2x16)", "conv(16,k5,s1) → attn(2x8)") == ["lowering attn's x"]
+    assert facets("a → b", "a → b → c") == ["more c"]
+    regrown = "conv(16,k3,s1) ln silu → branch[conv(8,k3,s1) | ln] → gap_head"
+    assert change(PARENT, regrown) and facets(PARENT, regrown) == []  # too many facets to attribute
+
+
 def test_analyst_writes_a_concept_with_evidence_from_its_comparison(ws, memory):
     ctx = context(ws, memory, "run-a")
     trained(ws, "run-a", "p1", PARENT, 0.70)
     trained(ws, "run-a", "c1", CHILD, 0.75, parents=["p1"])
-    [cid] = analysed(ctx, "c1")
+    [cid, *facet_ids] = analysed(ctx, "c1")
     detail = memory.get(cid)
     assert detail.concept.claim == "On mnist1d in the seq1d space, changing relu to gelu improves validation accuracy"
+    assert [memory.get(f).concept.claim.split(", ", 1)[1] for f in facet_ids] == [
+        "fewer relu improves validation accuracy", "more gelu improves validation accuracy"]
+    assert all(memory.get(f).evidence[0].direction == "supports" for f in facet_ids)
     assert (detail.concept.task, detail.concept.space, detail.concept.run_id) == ("mnist1d", "seq1d", "run-a")
     [evidence] = detail.evidence
     assert (evidence.candidate_id, evidence.direction, evidence.fidelity, evidence.run_id) == (
         "c1", "supports", 150, "run-a")
     assert evidence.effect_size == pytest.approx(0.05) and evidence.evaluation_id is not None
-    assert analysed(ctx, "c1") == [cid] and len(memory.get(cid).evidence) == 1  # a resumed step counts once
+    assert analysed(ctx, "c1") == [cid, *facet_ids] and len(memory.get(cid).evidence) == 1  # a resumed step: once
     supported = memory.get(cid).concept.confidence
 
     # The same change made again, for the worse: evidence against the same concept, not a new concept.
     trained(ws, "run-a", "p2", PARENT.replace("16", "32"), 0.80)
     trained(ws, "run-a", "c2", CHILD.replace("16", "32"), 0.74, parents=["p2"])
-    assert analysed(ctx, "c2", step=2) == [cid]
+    assert analysed(ctx, "c2", step=2) == [cid, *facet_ids]
     concept = memory.get(cid).concept
     assert (concept.supports, concept.contradicts) == (1, 1) and concept.confidence < supported
 
@@ -100,7 +113,7 @@ def test_analyst_writes_a_concept_with_evidence_from_its_comparison(ws, memory):
     trained(ws, "run-a", "c3", CHILD.replace("gelu", "silu"), 0.705, parents=["p1"])
     assert analysed(ctx, "c3", step=3) == []
     trained(ws, "run-a", "c4", CHILD.replace("gelu", "tanh"), 0.0, parents=["p1"], status="timeout")
-    [failure] = analysed(ctx, "c4", step=4)
+    [failure, *_] = analysed(ctx, "c4", step=4)
     assert memory.get(failure).concept.kind == "failure_mode"
     assert "changing relu to tanh makes training fail" in memory.get(failure).concept.claim
 
@@ -109,7 +122,7 @@ def test_planner_and_critic_retrieve_concepts_from_an_earlier_run_and_log_them(w
     ctx_a = context(ws, memory, "run-a")
     trained(ws, "run-a", "p1", PARENT, 0.70)
     trained(ws, "run-a", "c1", CHILD, 0.75, parents=["p1"])
-    [learned] = analysed(ctx_a, "c1")
+    [learned, *_] = analysed(ctx_a, "c1")
 
     # A new run in the same workspace, with a fresh memory object as a new process would have.
     ctx_b = context(ws, ConceptMemory(ws.engine, HashingEmbedder()), "run-b")
