@@ -49,52 +49,90 @@ def nb201(
     epochs: Annotated[int, typer.Option(help="Validation accuracy to select on: 200 or 12 (low fidelity).")] = 200,
     members: Annotated[str, typer.Option(help="Predictor ensemble members: gp, gbt, ridge.")] = "ridge",
     acquisition: Annotated[str, typer.Option(help="ucb, ei or mean.")] = "ucb",
+    llm: Annotated[bool, typer.Option(help="Also run the LLM planner, where an endpoint is configured.")] = True,
+    llm_seeds: Annotated[int, typer.Option(help="Searches of the LLM planner (one LLM call per query).")] = 3,
+    llm_base_url: Annotated[str | None, typer.Option(help="The LLM endpoint (default: OPENAI_BASE_URL).")] = None,
+    llm_model: Annotated[str | None, typer.Option(help="The planner's model (default: ARCHLAB_LLM_MODEL).")] = None,
     json_path: JsonOpt = None,
     plot: Annotated[Path | None, typer.Option(help="Plot file (default: beside the JSON, .png).")] = None,
 ) -> None:
-    """Strategies on the NAS-Bench-201 table: select on validation, report the selected cell's test accuracy."""
+    """Strategies on the NAS-Bench-201 table: select on validation, report the selected cell's test accuracy.
+    With an LLM endpoint configured, the LLM planner is a contestant too (on --llm-seeds searches)."""
     from archlab.agents.bench.nb201 import DATASETS, BenchSettings, Nb201Table, bench_dataset
     from archlab.bench_plot import plot_nb201
     from archlab.evaluator.tasks import get_task
 
     names = list(DATASETS) if dataset == "all" else [dataset]
     cfg = BenchSettings(budget=budget, seeds=seeds, epochs=epochs, strategies=tuple(strategies.split(",")),
-                        members=tuple(members.split(",")), acquisition=acquisition)
+                        members=tuple(members.split(",")), acquisition=acquisition, llm_seeds=llm_seeds)
     json_path = json_path or _default_path(f"nb201-{dataset}")
     results = []
     started = time.monotonic()
+    client = None
     try:
+        client = _llm_client(llm_base_url, llm_model) if llm else None
         for name in names:
             if name not in DATASETS or epochs not in (12, 200):
                 raise typer.BadParameter(f"dataset {name!r} / epochs {epochs}: datasets are {', '.join(DATASETS)} "
                                          "(or all), epochs 200 or 12")
             table = Nb201Table.load(get_task(f"nb201-{name}", Environment().data_dir).table_path, name)
-            result = bench_dataset(table, cfg)
+            result = bench_dataset(table, cfg, llm=_llm_contestant(client, cfg) if client else None)
             results.append(result)
             _print_nb201(result)
     except (ArchlabError, ValueError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
+    finally:
+        if client is not None:
+            client.close()
     command = _command("nb201", "--dataset", dataset, "--budget", budget, "--seeds", seeds, "--strategies", strategies,
-                       "--epochs", epochs, "--members", members, "--acquisition", acquisition)
+                       "--epochs", epochs, "--members", members, "--acquisition", acquisition,
+                       *(["--llm-seeds", llm_seeds, *(["--llm-model", client.cfg.model] if client.cfg.model else [])]
+                         if client else ["--no-llm"]))
     data = {"command": command, "settings": cfg.__dict__, "seconds": time.monotonic() - started,
+            "llm": {"endpoint": client.cfg.base_url, "model": client.cfg.model, "tokens": client.used[0],
+                    "usd": client.used[1]} if client else None,
             "results": results}
     _write(json_path, data)
     plot_path = plot_nb201(results, plot or json_path.with_suffix(".png"))
     out.print(f"raw results: {json_path}\nplot: {plot_path}\nreproduce: {data['command']}", highlight=False)
 
 
+def _llm_client(base_url: str | None, model: str | None):
+    """The LLM planner's client where an endpoint is configured (option or OPENAI_BASE_URL), else None."""
+    from archlab.agents.llm.config import LLMConfig
+
+    env = Environment()
+    cfg = LLMConfig(base_url=base_url or env.openai_base_url, model=model or env.llm_model)
+    if not cfg.active:
+        return None
+    from archlab.agents.llm.client import LLMClient  # imports openai: only a bench with an endpoint pays for it
+
+    key = env.openai_api_key
+    return LLMClient(cfg, api_key=key.get_secret_value() if key else None)
+
+
+def _llm_contestant(client, cfg):
+    from archlab.agents.bench.llm_planner import LLMCellPlanner
+
+    return lambda seed: LLMCellPlanner(client=client, budget=cfg.budget, epochs=cfg.epochs)
+
+
 def _print_nb201(result: dict) -> None:
     budgets = result["budgets"]
-    first = next(iter(result["strategies"].values()))
-    table = Table("strategy", *[f"{b} q" for b in budgets], f"HV@{budgets[-1]}",
+    table = Table("strategy", "seeds", *[f"{b} q" for b in budgets], f"HV@{budgets[-1]}",
                   title=f"NAS-Bench-201 {result['dataset']}: test acc. (%) of the best-val{result['epochs']} cell, "
-                        f"mean±s.e., {len(first['seeds'])} seeds (best-val cell "
-                        f"{result['optimum']['test_of_best_val']:.2f})")
+                        f"mean±s.e. (best-val cell {result['optimum']['test_of_best_val']:.2f})")
     for name, data in result["strategies"].items():
         cells = [f"{data['summary'][str(b)]['mean']:.2f}±{data['summary'][str(b)]['se']:.2f}" for b in budgets]
-        table.add_row(name, *cells, f"{data['hypervolume'][str(budgets[-1])]:.4f}")
+        table.add_row(name, str(len(data["seeds"])), *cells, f"{data['hypervolume'][str(budgets[-1])]:.4f}")
     out.print(table)
+    if "llm" in result["strategies"]:
+        calls = result["strategies"]["llm"]["llm"]
+        out.print(f"llm planner: {calls['calls']} queries asked, {calls['fallbacks']} answered by a random cell "
+                  "after invalid answers", highlight=False)
+    for name, error in result.get("failed", {}).items():
+        out.print(f"[bold red]{name} failed:[/] {error}", highlight=False)
 
 
 @bench_app.command("mnist1d")

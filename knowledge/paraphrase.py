@@ -6,7 +6,8 @@ improves accuracy" next to "changing gelu to silu improves accuracy" (0.92), so 
 merge opposites and distinct findings. The check compares polarity (negations and opposite
 directions), the numbers quoted, the names (short or symbolic words such as relu, bn, conv(16,k5,s1)),
 how many other words are new, the order of the names ("changing relu to gelu" is not "changing gelu to
-relu"), the kind, and the scope (task, space). It errs towards keeping two claims apart: a missed merge costs a near-duplicate, a false one files evidence under the wrong claim.
+relu"), the kind, and the scope (task, space). It errs towards keeping two claims apart: a missed merge
+costs a near-duplicate, a false one files evidence under the wrong claim.
 """
 
 from __future__ import annotations

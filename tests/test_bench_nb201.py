@@ -104,3 +104,61 @@ def test_bench_cli_prints_stores_and_plots(data_dir, tmp_path, monkeypatch):
     assert set(strategies) == {"random", "evolution", "local"}
     assert len(strategies["local"]["selected_test"]) == 2 and len(strategies["local"]["selected_test"][0]) == 12
     assert out.with_suffix(".png").stat().st_size > 0
+
+
+def test_the_llm_planner_is_a_contestant_where_an_endpoint_is_configured(data_dir, table, tmp_path, monkeypatch):
+    from llm_server import ScriptedLLM
+
+    from archlab.cli import app
+
+    cells = [["nor_conv_3x3"] * 6, ["skip_connect", "nor_conv_3x3", "nor_conv_1x1", "skip_connect", "none",
+                                    "avg_pool_3x3"], ["nor_conv_1x1"] * 6, ["avg_pool_3x3"] * 6]
+    answers = iter([{"cell": ["conv_5x5"] * 6},  # not an operation: re-asked
+                    {"cell": cells[0], "rationale": "convolutions everywhere"},
+                    {"cell": cells[1]}, {"cell": cells[0]},  # already evaluated: re-asked
+                    {"cell": cells[2]}, {"cell": cells[3]}])
+    server = ScriptedLLM().add("CHOOSE the next NAS-Bench-201 cell", lambda _: next(answers))
+    monkeypatch.setenv("ARCHLAB_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("ARCHLAB_WORKSPACE", str(tmp_path / "ws"))
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+    out = tmp_path / "bench.json"
+    try:
+        result = CliRunner().invoke(app, ["bench", "nb201", "--budget", "4", "--seeds", "2", "--strategies", "random",
+                                          "--llm-seeds", "1", "--json", str(out)])
+    finally:
+        server.close()
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    llm = data["results"][0]["strategies"]["llm"]
+    assert llm["queried"] == [[cell_index(c) for c in cells]] and llm["seeds"] == [0]
+    assert llm["llm"] == {"calls": 4, "fallbacks": 0}
+    assert len(data["results"][0]["strategies"]["random"]["seeds"]) == 2
+    assert "--llm-seeds 1" in data["command"] and data["llm"]["tokens"] > 0
+    asked = [e.text for e in server.log]
+    assert len(asked) == 6
+    assert "unknown operation(s) 'conv_5x5'" in asked[1] and "already evaluated" in asked[4]
+    # Each query shows what the earlier ones found, best first.
+    first = f"{', '.join(cells[0])}: {table.val[200][cell_index(cells[0])]:.2f}"
+    assert "Nothing has been evaluated yet" in asked[0] and first in asked[2] and first in asked[3]
+    assert "llm planner: 4 queries asked, 0 answered by a random cell" in result.output
+
+
+def test_a_query_the_llm_never_answers_validly_falls_back_to_a_random_cell_and_is_counted(table):
+    from llm_server import ScriptedLLM
+
+    from archlab.agents.bench.llm_planner import LLMCellPlanner
+    from archlab.agents.llm.client import LLMClient
+    from archlab.agents.llm.config import LLMConfig
+
+    server = ScriptedLLM().add("CHOOSE the next NAS-Bench-201 cell", {"cell": ["none"] * 5})
+    client = LLMClient(LLMConfig(base_url=server.url, validation_retries=1), api_key=None)
+    try:
+        trace = simulate(LLMCellPlanner(client=client, budget=3), table, budget=3, seed=0)
+        planner = LLMCellPlanner(client=client, budget=3)
+        planner.suggest([], CellDomain(table), random.Random(0))
+    finally:
+        client.close()
+        server.close()
+    assert len(trace.queried) == 3 and len(set(trace.queried)) == 3
+    assert planner.fallbacks == 1 and planner.calls == 1
+    assert len(server.log) == 8 and "a cell has 6 operations, one per edge; got 5" in server.log[1].text

@@ -40,6 +40,8 @@ FIXTURES = {
                                 "error": ""}]},
     "validation_retry.j2": {"error": "e", "schema_name": "PlanAnswer"},
     "json_mode.j2": {"schema": "{}"},
+    "bench_nb201.j2": {"dataset": "cifar10", "epochs": 200, "budget": 10, "left": 9, "edges": [(1, 0)],
+                       "ops": ["none"], "evaluated": 1, "best": [{"ops": ["none"] * 6, "val": 80.0}], "recent": []},
 }
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from archlab.agents.strategies.base import Observation, Strategy
+from archlab.errors import InfraError
 from archlab.evaluator.tasks.nb201 import load_table
 from archlab.spaces.nb201 import OPS, parse_arch_string
 
@@ -201,6 +202,7 @@ class BenchSettings:
     acquisition: str = "ucb"
     kappa: float = 0.5
     refit_fraction: float = 0.1
+    llm_seeds: int = 3  # the LLM planner's searches (one call per query): fewer than the offline strategies'
 
 
 def strategy_factory(name: str, cfg: BenchSettings) -> Callable[[int], Strategy]:
@@ -214,24 +216,44 @@ def strategy_factory(name: str, cfg: BenchSettings) -> Callable[[int], Strategy]
     return make
 
 
-def bench_dataset(table: Nb201Table, cfg: BenchSettings,
-                  on_trace: Callable[[Trace], None] | None = None) -> dict:
-    """Every strategy on seeds 0..seeds-1: raw traces and the summary per budget, as plain JSON data."""
-    from archlab.agents.bench.summary import budgets_upto, curve_summary
+def bench_dataset(table: Nb201Table, cfg: BenchSettings, on_trace: Callable[[Trace], None] | None = None,
+                  llm: Callable[[int], Strategy] | None = None) -> dict:
+    """Every strategy on seeds 0..seeds-1, and the LLM planner (`llm`, a factory of seed) on seeds
+    0..llm_seeds-1 where given: raw traces and the summary per budget, as plain JSON data."""
+    from archlab.agents.bench.summary import budgets_upto
 
     budgets = budgets_upto(cfg.budget)
     selected, best_possible = optimum(table, cfg.epochs)
     out: dict = {"dataset": table.dataset, "epochs": cfg.epochs, "budgets": budgets,
                  "optimum": {"test_of_best_val": selected, "best_test": best_possible}, "strategies": {}}
-    for name in cfg.strategies:
-        traces = run_seeds(strategy_factory(name, cfg), table, budget=cfg.budget, seeds=range(cfg.seeds),
-                           epochs=cfg.epochs, on_trace=on_trace)
-        hv = [hypervolume_curve(t, table, budgets, cfg.epochs) for t in traces]
-        out["strategies"][name] = {
-            "summary": curve_summary([t.selected_test for t in traces], budgets),
+    contestants = [(name, strategy_factory(name, cfg), range(cfg.seeds)) for name in cfg.strategies]
+    if llm is not None:
+        contestants.append(("llm", llm, range(min(cfg.llm_seeds, cfg.seeds))))
+    for name, make, seeds in contestants:
+        made: list[Strategy] = []
+
+        def tracked(seed: int, make=make, made=made) -> Strategy:
+            made.append(make(seed))
+            return made[-1]
+
+        try:
+            traces = run_seeds(tracked, table, budget=cfg.budget, seeds=seeds, epochs=cfg.epochs, on_trace=on_trace)
+        except InfraError as exc:  # e.g. the LLM endpoint went away: the other contestants' figures stand
+            out.setdefault("failed", {})[name] = str(exc)
+            continue
+        out["strategies"][name] = _contestant(traces, table, budgets, cfg.epochs)
+        if name == "llm":
+            out["strategies"][name]["llm"] = {"calls": sum(s.calls for s in made),
+                                              "fallbacks": sum(s.fallbacks for s in made)}
+    return out
+
+
+def _contestant(traces: list[Trace], table: Nb201Table, budgets: list[int], epochs: int) -> dict:
+    from archlab.agents.bench.summary import curve_summary
+
+    hv = [hypervolume_curve(t, table, budgets, epochs) for t in traces]
+    return {"summary": curve_summary([t.selected_test for t in traces], budgets),
             "hypervolume": {str(b): float(np.mean([h[i] for h in hv])) for i, b in enumerate(budgets)},
             "seeds": [t.seed for t in traces],
             "selected_test": [t.selected_test for t in traces],
-            "queried": [t.queried for t in traces],
-        }
-    return out
+            "queried": [t.queried for t in traces]}
