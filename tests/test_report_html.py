@@ -170,3 +170,13 @@ def test_report_of_a_run_with_nothing_trained(tmp_path):
     assert "No candidate was trained successfully." in md and "nothing to plot" in files.html.read_text()
     assert re.findall(r"^## (.+)$", md, re.M) == [s.title for s in SECTIONS]
 
+
+
+def test_markdown_sections_render_tables_and_never_pass_markup_through():
+    from archlab.mdhtml import markdown_html
+
+    html = str(markdown_html("## Roles\n\n| role | note |\n|---|---|\n| planner | a \\| b <script>x()</script> |\n\n"
+                             "- **bold** and `code`\n\n[click](javascript:alert(1)) <img src=x onerror=y>"))
+    assert "<h2>Roles</h2>" in html and "<td>a | b &lt;script&gt;x()&lt;/script&gt;</td>" in html
+    assert "<strong>bold</strong>" in html and "<code>code</code>" in html
+    assert "<script>" not in html and "<img" not in html and 'href="javascript' not in html
