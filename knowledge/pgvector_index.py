@@ -112,6 +112,8 @@ class PgVectorIndex:
                 {"concept_id": int(i), "embedding": np.asarray(v, dtype=np.float32)}
                 for i, v in zip(ids, vectors, strict=True)])
             self._size += len(ids)
+            if self._covered >= 0:  # what this process adds keeps the mirror covering the store (sync resets it)
+                self._covered += len(ids)
 
     def sync(self, session: Session) -> int:
         """Mirror the store's vectors of this embedder that the table lacks. Returns how many."""
