@@ -142,6 +142,8 @@ def mnist1d(
     strategy: Annotated[str, typer.Option(help="The search strategy of the offline run.")] = "local",
     random_samples: Annotated[int, typer.Option(help="Random architectures of the space to average.")] = 8,
     steps: Annotated[int | None, typer.Option(help="Training steps of every model (default: the task's).")] = None,
+    max_params: Annotated[str, typer.Option(help="The search's parameter cap: cnn (fewer than the hand-designed "
+                                                 "CNN's), a number, or none.")] = "cnn",
     json_path: JsonOpt = None,
 ) -> None:
     """A real offline run on MNIST-1D, its best architecture against hand-designed baselines and random ones."""
@@ -149,10 +151,11 @@ def mnist1d(
 
     try:
         seconds = parse_duration(budget)
+        cap = None if max_params == "none" else max_params if max_params == "cnn" else int(max_params)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise typer.BadParameter(f"{exc} (--max-params: cnn, none or a number)") from None
     cfg = MnistBenchSettings(budget_s=seconds, seeds=seeds, strategy=strategy, random_samples=random_samples,
-                             steps=steps)
+                             steps=steps, max_params=cap)
     json_path = json_path or _default_path("mnist1d")
     try:
         data = run_mnist1d_bench(cfg, say=lambda line: console.print(line, highlight=False))
@@ -160,7 +163,8 @@ def mnist1d(
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
     data["command"] = _command("mnist1d", "--budget", budget, "--seeds", seeds, "--strategy", strategy,
-                               "--random-samples", random_samples, *(["--steps", steps] if steps else []))
+                               "--random-samples", random_samples, "--max-params", max_params,
+                               *(["--steps", steps] if steps else []))
     _write(json_path, data)
     _print_mnist1d(data)
     out.print(f"raw results: {json_path}\nreproduce: {data['command']}", highlight=False)
@@ -169,7 +173,8 @@ def mnist1d(
 def _print_mnist1d(data: dict) -> None:
     table = Table("model", "params", "test acc (mean ± sd)", "per seed", "vs CNN", "architecture",
                   title=f"MNIST-1D: {data['seeds']} training seeds each, the same harness "
-                        f"({data['steps']} steps); search: {data['strategy']}, {data['budget_s']:.0f}s")
+                        f"({data['steps']} steps); search: {data['strategy']}, {data['budget_s']:.0f}s"
+                        + (f", at most {data['max_params']:,} params" if data.get("max_params") else ""))
     cnn = data["models"]["cnn"]["mean"]
     for name, m in data["models"].items():
         if "mean" not in m:

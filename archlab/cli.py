@@ -61,6 +61,7 @@ def run(
     max_evals: Annotated[int | None, typer.Option(help="Stop after this many trained candidates.")] = None,
     seed: Annotated[int | None, typer.Option(help="Search seed (drawn and recorded if unset).")] = None,
     steps: Annotated[int | None, typer.Option(help="Training steps per candidate.")] = None,
+    max_params: Annotated[int | None, typer.Option(help="Reject candidates with more parameters than this.")] = None,
     strategy: Annotated[str | None, typer.Option(help="Offline search strategy: tournament (default), random, "
                                                       "evolution, local, bananas, pareto.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every candidate.")] = False,
@@ -77,7 +78,7 @@ def run(
     _setup_logging(verbose)
     try:
         overrides = {"task": task, "budget": budget, "max_evals": max_evals, "seed": seed, "space": space,
-                     "evaluation": {"steps": steps} if steps else None,
+                     "max_params": max_params, "evaluation": {"steps": steps} if steps else None,
                      "search": {k: v for k, v in (("strategy", strategy), ("in_flight", in_flight))
                                 if v is not None} or None,
                      "sandbox": {"backend": sandbox} if sandbox else None,

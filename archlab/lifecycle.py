@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import secrets
@@ -19,7 +20,7 @@ from archlab.agents.grammar_intake import load_workspace_space
 from archlab.agents.graph import build_graph
 from archlab.agents.inflight import Pipeline, width
 from archlab.errors import ConfigError, InfraError
-from archlab.evaluator.tasks import get_task
+from archlab.evaluator.tasks import Task, get_task
 from archlab.knowledge import Run, store
 from archlab.knowledge.embedder import make_embedder
 from archlab.knowledge.memory import ConceptMemory
@@ -112,11 +113,19 @@ def make_context(ws: Workspace, run_id: str | None, cfg: ExperimentConfig) -> Ru
     with Session(ws.engine) as session:
         space = load_workspace_space(session, cfg.space)
     sandbox = make_sandbox(cfg.sandbox.backend, cfg.sandbox.docker, cfg.sandbox.ray)
-    return RunContext(run_id=run_id, engine=ws.engine, sandbox=sandbox,
-                      task=get_task(cfg.task, Environment().data_dir), space=space, search=cfg.search,
+    return RunContext(run_id=run_id, engine=ws.engine, sandbox=sandbox, task=run_task(cfg), space=space,
+                      search=cfg.search,
                       evaluation=cfg.evaluation, limits=cfg.sandbox.limits, cache_dir=ws.cache_dir,
                       seed=cfg.seed, budget_s=cfg.budget, max_evals=cfg.max_evals, used_before_s=used,
                       memory=memory, llm=make_llm(ws, run_id, cfg), pipeline=make_pipeline(run_id, cfg))
+
+
+def run_task(cfg: ExperimentConfig) -> Task:
+    """The run's task: the named one, its parameter cap lowered to the run's `max_params` where set."""
+    task = get_task(cfg.task, Environment().data_dir)
+    if cfg.max_params is None or cfg.max_params >= task.spec.max_params:
+        return task
+    return dataclasses.replace(task, spec=task.spec.model_copy(update={"max_params": cfg.max_params}))
 
 
 def make_pipeline(run_id: str | None, cfg: ExperimentConfig) -> Pipeline | None:

@@ -87,6 +87,8 @@ class ExperimentConfig(BaseSettings):
     budget: float | None = Field(default=300.0, description="wall-clock seconds; '5m' etc. accepted")
     max_evals: int | None = Field(default=None, description="stop after this many trained candidates")
     seed: int | None = Field(default=None, description="search seed; drawn and recorded if unset")
+    max_params: int | None = Field(default=None, gt=0, description="a cap on a candidate's parameters below the "
+                                   "task's own; the critic rejects a candidate above it before any training")
     search: SearchConfig = Field(default_factory=SearchConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
