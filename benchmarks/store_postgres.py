@@ -29,6 +29,7 @@ import uuid
 from pathlib import Path
 
 from sqlalchemy import create_engine, func, text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -144,7 +145,13 @@ class Databases:
     def drop(self) -> None:
         with self.admin.connect() as conn:
             for name in self.names:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                for attempt in range(10):  # FORCE may not end a server worker (autovacuum) that is still busy
+                    try:
+                        force = " WITH (FORCE)" if attempt < 5 else ""
+                        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"{force}'))
+                        break
+                    except DBAPIError:
+                        time.sleep(2)
         self.admin.dispose()
 
 
