@@ -6,9 +6,9 @@ The offline analyst writes every parent-to-child comparison as evidence on a cla
 operator-level facets ("more attn ...", "raising conv's k ..."; agents/lessons.py). Here the coder draws
 the usual mutation plus `ALTERNATIVES` more (from a separate random stream, so a run whose memory knows
 nothing mutates exactly as an unguided one) and scores each by the stored concepts with those claims,
-summed over the change and its facets: confidence above one half for a claim of improvement counts for
-it, below against it; a failure mode counts against it by its confidence. The best score wins; ties
-keep the usual draw.
+summed over the change and its facets: a claim of improvement counts by how far its evidence moved its
+confidence from its prior (up: for the change, down: against it; retired: against), a failure mode
+against it by its confidence. The best score wins; ties keep the usual draw.
 Concepts from earlier runs in the workspace count too: that is how memory carries into a new run.
 """
 
@@ -62,8 +62,8 @@ def change_scores(ctx: RunContext, changes: list[str]) -> dict[str, float]:
     scores: dict[str, float] = {}
     for concept in found:
         what, sign = claims[concept.claim]
-        if sign > 0:
-            value = concept.confidence - 0.5 if concept.status == ConceptStatus.active else -0.5
+        if sign > 0:  # how far the evidence moved it from its prior: one supporting result counts for it
+            value = concept.confidence - concept.prior if concept.status == ConceptStatus.active else -0.5
         else:
             value = -concept.confidence
         scores[what] = scores.get(what, 0.0) + value
