@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from pgvector.sqlalchemy import Vector
@@ -80,6 +81,29 @@ def ensure_table(engine: Engine, model: str, dim: int) -> Table:
                           f"{literal}'"))
     return Table(name, MetaData(), Column("concept_id", Integer, primary_key=True),
                  Column("embedding", Vector(dim), nullable=False))
+
+
+@dataclass
+class Scope:
+    """A scope filter (task, space, kind) with the number of concepts it selects."""
+
+    task: str | None
+    space: str | None
+    kind: str | None
+    size: int = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def clauses(self) -> list:
+        found = []
+        if self.task is not None:
+            found.append(or_(col(Concept.task) == self.task, col(Concept.task).is_(None)))
+        if self.space is not None:
+            found.append(or_(col(Concept.space) == self.space, col(Concept.space).is_(None)))
+        if self.kind is not None:
+            found.append(col(Concept.kind) == self.kind)
+        return found
 
 
 class PgVectorIndex:
@@ -142,29 +166,26 @@ class PgVectorIndex:
         self._size = session.execute(select(func.count()).select_from(self.table)).scalar_one()
         return len(rows)
 
-    def in_scope(self, task: str | None, space: str | None, kind: str | None) -> np.ndarray:
-        """Ids whose scope matches: an unscoped concept (task or space None) matches any task or space."""
-        query = select(Concept.id).join(self.table, self.table.c.concept_id == Concept.id)
-        if task is not None:
-            query = query.where(or_(col(Concept.task) == task, col(Concept.task).is_(None)))
-        if space is not None:
-            query = query.where(or_(col(Concept.space) == space, col(Concept.space).is_(None)))
-        if kind is not None:
-            query = query.where(col(Concept.kind) == kind)
-        return np.array(self.session.exec(query).all(), dtype=np.int64)
+    def in_scope(self, task: str | None, space: str | None, kind: str | None) -> Scope:
+        """The concepts whose scope matches (an unscoped concept, task or space None, matches any task or
+        space), as a filter that search_among joins in SQL rather than a list of ids sent back and forth."""
+        scope = Scope(task, space, kind)
+        query = select(func.count()).select_from(self.table).join(Concept, self.table.c.concept_id == Concept.id)
+        scope.size = self.session.execute(query.where(*scope.clauses())).scalar_one()
+        return scope
 
     def search(self, vectors: np.ndarray, k: int) -> Hits:
         """For each query row, up to k (concept id, cosine similarity), most similar first."""
         return [self._nearest(v, k, None) for v in np.asarray(vectors, dtype=np.float32)]
 
-    def search_among(self, vectors: np.ndarray, k: int, allowed: Sequence[int]) -> Hits:
-        """Like search, over the given concept ids only."""
+    def search_among(self, vectors: np.ndarray, k: int, allowed: Sequence[int] | Scope) -> Hits:
+        """Like search, over the given concept ids (or the concepts of a scope from in_scope) only."""
         if not len(allowed):
             return [[] for _ in range(len(vectors))]
-        ids = [int(i) for i in allowed]
-        return [self._nearest(v, k, ids) for v in np.asarray(vectors, dtype=np.float32)]
+        among = allowed if isinstance(allowed, Scope) else [int(i) for i in allowed]
+        return [self._nearest(v, k, among) for v in np.asarray(vectors, dtype=np.float32)]
 
-    def _nearest(self, vector: np.ndarray, k: int, among: list[int] | None) -> list[tuple[int, float]]:
+    def _nearest(self, vector: np.ndarray, k: int, among: list[int] | Scope | None) -> list[tuple[int, float]]:
         if k <= 0:
             return []
         self.session.execute(text("SELECT set_config('hnsw.ef_search', :ef, true), "
@@ -172,7 +193,9 @@ class PgVectorIndex:
                              {"ef": str(EF_SEARCH)})  # k beyond it: the iterative scan goes on
         distance = self.table.c.embedding.max_inner_product(vector)  # <#>: minus the inner product
         query = select(self.table.c.concept_id, distance)
-        if among is not None:
+        if isinstance(among, Scope):
+            query = query.join(Concept, self.table.c.concept_id == Concept.id).where(*among.clauses())
+        elif among is not None:
             query = query.where(self.table.c.concept_id == func.any(bindparam("among", among)))
         rows = self.session.execute(query.order_by(distance).limit(k)).all()
         return [(int(cid), -float(d)) for cid, d in rows]
