@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 
 from archlab.agents.context import RunContext
-from archlab.agents.lessons import change, facets, fails_claim, improves_claim
+from archlab.agents.lessons import fails_claim, improves_claim, readings
 from archlab.knowledge import concept_store
 from archlab.knowledge.concepts import ConceptStatus
 from archlab.spaces import Node
@@ -33,23 +33,17 @@ def guided_mutation(ctx: RunContext, parent: Node, rng: random.Random, alternati
         return usual[0], usual[1], f"mutation: {usual[1]}"
     options = [usual, *(ctx.space.mutate_with_move(parent, alternatives) for _ in range(ALTERNATIVES))]
     before = ctx.space.summary(parent)
-    readings = [_readings(before, ctx.space.summary(tree)) for tree, _ in options]
-    scores = change_scores(ctx, sorted({r for rs in readings for r in rs}))
-    ranked = [(round(sum(scores.get(r, 0.0) for r in rs), 6), -i) for i, rs in enumerate(readings)]
+    read = [readings(before, ctx.space.summary(tree)) for tree, _ in options]
+    scores = change_scores(ctx, sorted({r for rs in read for r in rs}))
+    ranked = [(round(sum(scores.get(r, 0.0) for r in rs), 6), -i) for i, rs in enumerate(read)]
     best_score, minus_index = max(ranked)  # ties: the earliest, so the usual draw when nothing is known
     chosen = -minus_index
     tree, move = options[chosen]
     if best_score == 0:
         return tree, move, f"mutation: {move}"
-    known = ", ".join(f"{r!r} {scores[r]:+.2f}" for r in readings[chosen] if r in scores)
+    known = ", ".join(f"{r!r} {scores[r]:+.2f}" for r in read[chosen] if r in scores)
     return tree, move, (f"mutation: {move}; memory rates it {best_score:+.2f} ({known}), "
                         f"best of {len(options)} mutations")
-
-
-def _readings(before: str, after: str) -> list[str]:
-    """The change and its operator-level facets, as the analyst words them."""
-    what = change(before, after)
-    return [what, *facets(before, after)] if what else []
 
 
 def change_scores(ctx: RunContext, changes: list[str]) -> dict[str, float]:

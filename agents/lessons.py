@@ -82,22 +82,28 @@ def fails_claim(task: str, space: str, what: str) -> str:
     return f"On {task} in the {space} space, {what} makes training fail"
 
 
+def readings(parent_summary: str, child_summary: str) -> list[str]:
+    """The change (first) and its operator-level facets; none when nothing changed."""
+    what = change(parent_summary, child_summary)
+    return [what, *facets(parent_summary, child_summary)] if what else []
+
+
 def lessons(task: str, space: str, parent: Candidate, child: Candidate, delta: float | None,
             failed: bool) -> list[tuple[ConceptCreate, Direction]]:
     """The concepts a comparison bears on (the exact change, then its facets), and whether the child
     supports or contradicts each."""
-    what = change(parent.summary, child.summary)
-    if what is None:
+    found = readings(parent.summary, child.summary)
+    if not found:
         return []
-    readings = [what, *facets(parent.summary, child.summary)]
+    what = found[0]
     if failed:
         return [(ConceptCreate(claim=fails_claim(task, space, w), kind=ConceptKind.failure_mode, task=task, space=space,
-                               tags=_tags(w, what)), Direction.supports) for w in readings]
+                               tags=_tags(w, what)), Direction.supports) for w in found]
     if delta is None or abs(delta) < NOISE:
         return []
     direction = Direction.supports if delta > 0 else Direction.contradicts
     return [(ConceptCreate(claim=improves_claim(task, space, w), kind=ConceptKind.hypothesis, task=task, space=space,
-                           tags=_tags(w, what)), direction) for w in readings]
+                           tags=_tags(w, what)), direction) for w in found]
 
 
 def _tags(reading: str, exact: str) -> list[str]:

@@ -28,11 +28,12 @@ from pgvector.sqlalchemy import Vector
 from sqlalchemy import Column, Integer, MetaData, Table, bindparam, func, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
 from archlab.errors import ConfigError
 from archlab.knowledge.concepts import Concept, ConceptVector
 from archlab.knowledge.db import exclusive
+from archlab.knowledge.retrieve import scope_clauses
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,10 @@ def ensure_table(engine: Engine, model: str, dim: int) -> Table:
     name = table_name(model)
     literal = model.replace("'", "''")
     with exclusive(engine, name), engine.begin() as conn:
-        conn.execute(text(f"CREATE TABLE IF NOT EXISTS {name} (concept_id integer PRIMARY KEY REFERENCES concept (id), "
+        exists = conn.execute(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": name}).scalar_one()
+        if exists:  # ALTER and CREATE INDEX would lock the table against every run using it
+            return _mirror(name, dim)
+        conn.execute(text(f"CREATE TABLE {name} (concept_id integer PRIMARY KEY REFERENCES concept (id), "
                           f"embedding vector({int(dim)}) NOT NULL)"))
         # Inline, not in TOAST: a 512-float vector (2 KB) is toasted by default, and reading it back from
         # there made a scan of 100k of them 240 ms instead of 140.
@@ -79,6 +83,10 @@ def ensure_table(engine: Engine, model: str, dim: int) -> Table:
         conn.execute(text(_HNSW.format(name=name)))
         conn.execute(text(f"COMMENT ON TABLE {name} IS 'archlab: pgvector mirror of conceptvector for embedder "
                           f"{literal}'"))
+    return _mirror(name, dim)
+
+
+def _mirror(name: str, dim: int) -> Table:
     return Table(name, MetaData(), Column("concept_id", Integer, primary_key=True),
                  Column("embedding", Vector(dim), nullable=False))
 
@@ -96,14 +104,7 @@ class Scope:
         return self.size
 
     def clauses(self) -> list:
-        found = []
-        if self.task is not None:
-            found.append(or_(col(Concept.task) == self.task, col(Concept.task).is_(None)))
-        if self.space is not None:
-            found.append(or_(col(Concept.space) == self.space, col(Concept.space).is_(None)))
-        if self.kind is not None:
-            found.append(col(Concept.kind) == self.kind)
-        return found
+        return scope_clauses(self.task, self.space, self.kind)
 
 
 class PgVectorIndex:

@@ -31,13 +31,19 @@ class Filters(BaseModel):
         found = [col(Concept.confidence) >= self.min_confidence]
         if not self.include_retired:
             found.append(col(Concept.status) == ConceptStatus.active)
-        if self.kind is not None:
-            found.append(col(Concept.kind) == self.kind)
-        if self.task is not None:
-            found.append(or_(col(Concept.task) == self.task, col(Concept.task).is_(None)))
-        if self.space is not None:
-            found.append(or_(col(Concept.space) == self.space, col(Concept.space).is_(None)))
-        return found
+        return found + scope_clauses(self.task, self.space, self.kind)
+
+
+def scope_clauses(task: str | None, space: str | None, kind: str | None) -> list:
+    """SQL conditions on a concept's scope: an unscoped concept (task or space None) matches any."""
+    found = []
+    if kind is not None:
+        found.append(col(Concept.kind) == kind)
+    if task is not None:
+        found.append(or_(col(Concept.task) == task, col(Concept.task).is_(None)))
+    if space is not None:
+        found.append(or_(col(Concept.space) == space, col(Concept.space).is_(None)))
+    return found
 
 
 @dataclass(frozen=True)

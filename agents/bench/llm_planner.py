@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -39,7 +39,7 @@ class LLMCellPlanner:
     epochs: int = 200
     name: str = "llm"
     fallbacks: int = 0
-    calls: int = field(default=0)
+    calls: int = 0
 
     def suggest(self, history: Sequence[Observation], domain: CellDomain, rng: random.Random) -> Suggestion:
         seen = {o.key for o in history}
