@@ -9,7 +9,14 @@ import logging
 from archlab.agents.context import RunContext
 from archlab.agents.evaluation import record_prediction, run_screen, run_train
 from archlab.errors import ConfigError
-from archlab.evaluator.cascade import Cascade, CascadeOutcome, HistoryEntry, StageResult, default_rungs
+from archlab.evaluator.cascade import (
+    Cascade,
+    CascadeOutcome,
+    HistoryEntry,
+    StageResult,
+    default_rungs,
+    screened_features,
+)
 from archlab.evaluator.config import ConfirmConfig
 from archlab.evaluator.predictors import FeatureRecord
 from archlab.evaluator.tasks.nb201 import FIDELITIES
@@ -77,9 +84,7 @@ def run_history(ctx: RunContext, exclude_id: str) -> list[HistoryEntry]:
             continue
         base = encoded(ctx, candidates[cid])
         screen = next((e for e in evs if e.stage == "screen"), None)
-        features = FeatureRecord(encoding=base.encoding,
-                                 cost={k: screen.metrics[k] for k in ("params", "flops") if k in screen.metrics}
-                                 if screen else {}, proxies=(screen.metrics.get("proxies") or {}) if screen else {})
+        features = screened_features(base.encoding, screen.metrics if screen else None)
         rungs = {e.fidelity: ctx.task.score_of(e.metrics) for e in evs
                  if e.stage == "train" and e.seed == ctx.evaluation.seed}
         history.append(HistoryEntry(features=features, rung_scores=rungs))

@@ -7,11 +7,14 @@ For each seed, the cells whose proxies benchmarks/evaluator_proxy_fidelity_nb201
 first 10, 23, 56, 209 and 500 of the rest, to `cifar10_val200`. Figure: Kendall tau between the
 predicted and the true `cifar10_val200` of the 200 test cells, mean (and std) over seeds.
 
-Features: the nb201 derivation encoding (counts of each op on each edge and of op pairs), params,
-FLOPs, and the zero-cost proxies every cached cell has (SYNTHETIC inputs: no CIFAR images here). Predictors:
-our ensemble (GP + bagged boosted trees + Bayesian ridge) and each member alone, and the ensemble on
-the encoding only. The reference (NAS-Bench-Suite-Zero style: gradient-boosted trees on the encoding
-plus 11 proxies computed on CIFAR-10 images) reaches 0.32 / 0.59 / 0.71 / 0.78 / 0.81.
+Features: the nb201 derivation encoding (the op on each edge, one-hot), params, FLOPs, the structure
+of the traced network (evaluator.structure: effective depth, shortest path, effective op counts, ...)
+and the zero-cost proxies every cached cell has (SYNTHETIC inputs: no CIFAR images here). In the GP's
+and the ridge's distances the encoding's columns together weigh like ENCODING_WEIGHT measured features
+(FeatureTable.column_weights). Predictors: our ensemble (GP + bagged boosted trees + Bayesian ridge) and
+each member alone; the ensemble without the weighting, without the structure, and on the encoding only.
+The reference (NAS-Bench-Suite-Zero style: gradient-boosted trees on the encoding plus 11 proxies
+computed on CIFAR-10 images) reaches 0.32 / 0.59 / 0.71 / 0.78 / 0.81.
 """
 
 from __future__ import annotations
@@ -22,22 +25,27 @@ import random
 from pathlib import Path
 
 import numpy as np
-from evaluator_nb201_common import DEFAULT_CACHE, DEFAULT_DATA, load_cache, read_table
+from evaluator_nb201_common import DEFAULT_CACHE, DEFAULT_DATA, build, load_cache, read_table
 from scipy.stats import kendalltau
+from torch import fx
 
 from archlab.evaluator.predictors import Ensemble, FeatureRecord, FeatureTable
+from archlab.evaluator.structure import structure_features
 from archlab.spaces import load_space
 from archlab.spaces.nb201 import from_arch_string
 
 SIZES = (10, 23, 56, 209, 500)
 TEST = 200
 REFERENCE = dict(zip(SIZES, (0.32, 0.59, 0.71, 0.78, 0.81), strict=True))
-VARIANTS = {  # name: (ensemble members, feature groups)
-    "ensemble": (["gp", "gbt", "ridge"], ("enc", "cost", "proxy")),
-    "gp": (["gp"], ("enc", "cost", "proxy")),
-    "gbt": (["gbt"], ("enc", "cost", "proxy")),
-    "ridge": (["ridge"], ("enc", "cost", "proxy")),
-    "ensemble, encoding only": (["gp", "gbt", "ridge"], ("enc",)),
+FULL = ("enc", "cost", "struct", "proxy")
+VARIANTS = {  # name: (ensemble members, feature groups, encoding down-weighted in distances)
+    "ensemble": (["gp", "gbt", "ridge"], FULL, True),
+    "gp": (["gp"], FULL, True),
+    "gbt": (["gbt"], FULL, True),
+    "ridge": (["ridge"], FULL, True),
+    "ensemble, unweighted": (["gp", "gbt", "ridge"], FULL, False),
+    "ensemble, no structure": (["gp", "gbt", "ridge"], ("enc", "cost", "proxy"), True),
+    "ensemble, encoding only": (["gp", "gbt", "ridge"], ("enc",), True),
 }
 
 
@@ -51,15 +59,18 @@ def features(records: dict[str, dict], proxies: list[str]) -> dict[str, FeatureR
     space = load_space("nb201")
     return {a: FeatureRecord(encoding=space.encode(from_arch_string(a)),
                              cost={"params": r["params"], "flops": r["flops"]},
+                             structure=structure_features(fx.symbolic_trace(build(a))),
                              proxies={k: r["proxies"][k] for k in proxies})
             for a, r in records.items()}
 
 
-def tau(members: list[str], groups: tuple[str, ...], train: list[str], test: list[str],
+def tau(variant: tuple[list[str], tuple[str, ...], bool], train: list[str], test: list[str],
         feats: dict[str, FeatureRecord], target: dict[str, float], seed: int) -> float:
+    members, groups, weighted = variant
     table = FeatureTable.fit([feats[a] for a in train], groups=groups)
     model = Ensemble(members, seed=seed).fit(table.matrix([feats[a] for a in train]),
-                                             np.array([target[a] for a in train]))
+                                             np.array([target[a] for a in train]),
+                                             table.column_weights() if weighted else None)
     mean, _ = model.predict(table.matrix([feats[a] for a in test]))
     return float(kendalltau(mean, [target[a] for a in test]).statistic)
 
@@ -89,9 +100,8 @@ def main() -> None:
         random.Random(seed).shuffle(order)
         test, rest = order[:TEST], order[TEST:]
         for name in args.variants:
-            members, groups = VARIANTS[name]
             for n in SIZES:
-                results[name][n].append(tau(members, groups, rest[:n], test, feats, target, seed))
+                results[name][n].append(tau(VARIANTS[name], rest[:n], test, feats, target, seed))
         print(f"  seed {seed} done", flush=True)
     header = "".join(f"{n:>14d}" for n in SIZES)
     print(f"\n{'predictor':26s}{header}")

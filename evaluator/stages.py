@@ -24,6 +24,7 @@ from archlab.evaluator.checks import check_causal, check_forward_backward
 from archlab.evaluator.graph import model_graph
 from archlab.evaluator.harness import TrainConfig, TrainResult, evaluate_lm, predict, train, train_lm
 from archlab.evaluator.proxies import DEFAULT_BATCH, PROXY_SEED, compute_proxies, make_batch
+from archlab.evaluator.structure import structure_features
 from archlab.evaluator.task import TaskSpec
 
 __all__ = ["STAGES", "StageInput", "build_model", "check_causal", "check_forward_backward", "run_stage"]
@@ -113,8 +114,9 @@ def proxies_stage(inp: StageInput) -> dict[str, Any]:
 
 
 def screen_stage(inp: StageInput) -> dict[str, Any]:
-    """Cost and proxies in one job: the cheap first stage of the cascade. With params['cost'] false only
-    params and FLOPs are counted (latency and memory timing cost more than the proxies on big inputs)."""
+    """Cost, proxies and the traced structure (evaluator.structure) in one job: the cheap first stage of
+    the cascade. With params['cost'] false only params and FLOPs are counted (latency and memory timing
+    cost more than the proxies on big inputs)."""
     started = time.perf_counter()
     if inp.params.get("cost", True):
         cost_metrics = cost_stage(inp)["metrics"]
@@ -123,6 +125,9 @@ def screen_stage(inp: StageInput) -> dict[str, Any]:
         example = inp.task.example(1, torch.Generator().manual_seed(0)).to(inp.device)
         cost_metrics = {"params": cost.count_params(model), "flops": cost.count_flops(model, example)}
     metrics = {**cost_metrics, **proxies_stage(inp)["metrics"]}
+    traced = fingerprint.trace(build_model(inp).eval())
+    if traced is not None:  # an untraceable model has no structure features; the predictor does without
+        metrics["structure"] = structure_features(traced)
     metrics["stage_seconds"] = time.perf_counter() - started
     return {"metrics": metrics, "outputs": {}}
 

@@ -113,5 +113,7 @@ def test_screen_reads_the_training_data(tmp_path):
     assert set(metrics["proxies"]) == {"synflow", "nwot", "snip"}
     assert all(math.isfinite(v) for v in metrics["proxies"].values())
     assert metrics["params"] == 4 * 1 * 3 + 4 + 4 * 12 * 3 + 3 and metrics["flops"] > 0
+    assert metrics["structure"]["depth"] == 2 and metrics["structure"]["connected"] == 1
+    assert metrics["structure"]["op:Conv1d(k3)"] == 1 and metrics["structure"]["op:ReLU"] == 1
     synthetic = stage(tmp_path, "proxies", CLASSIFIER, CLASSIFY, proxy_batch=8, proxies=["snip"])["metrics"]
     assert synthetic["proxy_data"] == "synthetic"

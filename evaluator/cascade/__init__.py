@@ -34,7 +34,7 @@ from archlab.evaluator.predictors import FeatureRecord, OnlinePredictor
 log = logging.getLogger(__name__)
 
 __all__ = ["Cascade", "CascadeOutcome", "Decision", "HistoryEntry", "StageResult", "StageRunner", "default_rungs",
-           "promote_on_arrival", "successive_halving"]
+           "promote_on_arrival", "screened_features", "successive_halving"]
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,7 @@ class Cascade:
             if not screened.ok:
                 out.failed = f"screen: {screened.error}"
                 return out
-            features = FeatureRecord(encoding=features.encoding, cost=_cost(screened.metrics),
-                                     proxies=screened.metrics.get("proxies") or {})
+            features = screened_features(features.encoding, screened.metrics)
         if not self._gate(runner, features, history, out):
             return out
         self._train_rungs(runner, history, out)
@@ -169,6 +168,10 @@ class Cascade:
         out.stopped = f"confirmed over {len(scores)} seeds: mean {np.mean(scores):.4g}, std {np.std(scores):.2g}"
 
 
-def _cost(metrics: dict[str, Any]) -> dict[str, float]:
-    return {k: float(metrics[k]) for k in ("params", "flops") if metrics.get(k) is not None}
+def screened_features(encoding: Sequence[float], metrics: dict[str, Any] | None) -> FeatureRecord:
+    """A candidate's features from its screen job's metrics (None: not screened, the encoding alone)."""
+    metrics = metrics or {}
+    return FeatureRecord(encoding=encoding,
+                         cost={k: float(metrics[k]) for k in ("params", "flops") if metrics.get(k) is not None},
+                         proxies=metrics.get("proxies") or {}, structure=metrics.get("structure") or {})
 

@@ -50,10 +50,11 @@ class Ensemble:
         self.members = [MEMBERS[name](seed=seed) if name != "ridge" else MEMBERS[name]() for name in self.names]
         self.scores = NormalScores()
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> Ensemble:
+    def fit(self, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> Ensemble:
+        """weights: per column, FeatureTable.column_weights (None: all columns alike)."""
         z = self.scores.fit(y).forward(y)
         for member in self.members:
-            member.fit(x, z)
+            member.fit(x, z, weights)
         return self
 
     def predict(self, x: np.ndarray) -> Prediction:

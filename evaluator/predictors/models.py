@@ -9,7 +9,9 @@
 - `RidgeProxies`: a Bayesian ridge regression (scikit-learn's BayesianRidge) on standardised features; with few
   points it is the member that does not overfit, and it carries the proxies' linear signal.
 
-A constant column and all-NaN columns are dropped at fit time.
+A constant column and all-NaN columns are dropped at fit time. `weights` (FeatureTable.column_weights)
+scale the standardised columns of the GP and the ridge: the derivation encoding's many one-hot columns
+would otherwise outweigh the few measured ones in the GP's distances. The trees need no weights.
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ class _Standardiser:
     median: np.ndarray = field(default_factory=lambda: np.zeros(0))
     mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
     scale: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    weights: np.ndarray | None = None
 
-    def fit(self, x: np.ndarray) -> _Standardiser:
+    def fit(self, x: np.ndarray, weights: np.ndarray | None = None) -> _Standardiser:
+        self.weights = None if weights is None else np.asarray(weights, dtype=np.float64)
         with np.errstate(all="ignore"):
             self.median = np.nan_to_num(np.nanmedian(x, axis=0)) if len(x) else np.zeros(x.shape[1])
             filled = np.where(np.isnan(x), self.median, x)
@@ -46,7 +50,10 @@ class _Standardiser:
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         filled = np.where(np.isnan(x), self.median, x)
-        return ((filled - self.mean) / self.scale)[:, self.keep]
+        z = (filled - self.mean) / self.scale
+        if self.weights is not None:
+            z = z * self.weights
+        return z[:, self.keep]
 
 
 class GaussianProcess:
@@ -57,8 +64,8 @@ class GaussianProcess:
         self._scaler = _Standardiser()
         self._gp: GaussianProcessRegressor | None = None
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> GaussianProcess:
-        z = self._scaler.fit(x).transform(x)
+    def fit(self, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> GaussianProcess:
+        z = self._scaler.fit(x, weights).transform(x)
         width = np.sqrt(max(1, z.shape[1]))  # distances grow with the number of standardised features
         kernel = ConstantKernel(1.0, (1e-2, 1e2)) * Matern(length_scale=width, length_scale_bounds=(1e-1 * width,
                                                                                                   1e2 * width),
@@ -83,7 +90,7 @@ class BoostedTrees:
         self.bags, self.seed = bags, seed
         self._models: list[HistGradientBoostingRegressor] = []
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> BoostedTrees:
+    def fit(self, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> BoostedTrees:
         rng = np.random.default_rng(self.seed)
         leaf = max(2, min(20, len(y) // 10))  # the default 20 would make every tree a constant on few points
         self._models = []
@@ -109,8 +116,8 @@ class RidgeProxies:
         self._scaler = _Standardiser()
         self._model = BayesianRidge()
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> RidgeProxies:
-        self._model.fit(self._scaler.fit(x).transform(x), y)
+    def fit(self, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> RidgeProxies:
+        self._model.fit(self._scaler.fit(x, weights).transform(x), y)
         return self
 
     def predict(self, x: np.ndarray) -> Prediction:

@@ -53,5 +53,5 @@ class OnlinePredictor:
         key = (tuple(table.names), x.tobytes(), y.tobytes())
         if key == self._fitted_on:
             return
-        self._table, self._model = table, Ensemble(self.members, seed=self.seed).fit(x, y)
+        self._table, self._model = table, Ensemble(self.members, seed=self.seed).fit(x, y, table.column_weights())
         self._fitted_on = key
