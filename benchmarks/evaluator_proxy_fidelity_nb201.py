@@ -27,12 +27,16 @@ from archlab.evaluator.proxies import DATA_FREE, PROXIES
 
 
 def fidelity(records: dict[str, dict], table: dict, target: str) -> dict[str, dict]:
+    """Each measure's rank correlation with `target`, over the cells where it is finite; a proxy no cached
+    cell has (not asked for with --proxies) is left out rather than shown as NaN."""
     names = ["params", "flops", *PROXIES]
     rows = {}
     for name in names:
         pairs = [(_value(r, name), float(table[a][target])) for a, r in records.items()]
         pairs = [(v, t) for v, t in pairs if finite(v)]
-        values, truth = zip(*pairs, strict=True) if pairs else ((), ())
+        if len(pairs) < 2:
+            continue
+        values, truth = zip(*pairs, strict=True)
         rows[name] = {"cells": len(pairs), "spearman": float(spearmanr(values, truth).statistic),
                       "kendall": float(kendalltau(values, truth).statistic),
                       "inputs": "none (data-free)" if name in DATA_FREE | {"params", "flops"} else "synthetic"}
@@ -73,8 +77,9 @@ def main() -> None:
         print(f"{name:10s} {row['cells']:6d} {row['spearman']:9.3f} {row['kendall']:8.3f} {seconds:7.2f}  "
               f"{row['inputs']}")
     whole = [r["total_seconds"] for r in records.values() if set(PROXIES) <= set(r["seconds"])]
-    per_cell = sum(whole) / len(whole) if whole else float("nan")
-    print(f"\nwhole suite: {per_cell:.1f} s per cell (one CPU thread); published synflow rho over 15,625 cells: 0.737")
+    per_cell = sum(whole) / len(whole) if whole else None
+    suite = f"whole suite: {per_cell:.1f} s per cell (one CPU thread)" if whole else "whole suite: not computed"
+    print(f"\n{suite}; published synflow rho over 15,625 cells: 0.737")
     if args.json:
         args.json.write_text(json.dumps({"cells": len(cells), "batch": args.batch, "target": "cifar10_test200",
                                          "proxies": rows, "seconds_per_cell": per_cell}, indent=2) + "\n")
