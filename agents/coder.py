@@ -1,4 +1,5 @@
-"""Coder, offline form: sample a fresh derivation, or mutate the parent's; compile it to source."""
+"""Coder, offline form: sample a fresh derivation, or mutate the parent's; compile it to source. Under a
+parameter cap, draws likely above it are drawn again (agents/param_cap.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from langgraph.runtime import Runtime
 
 from archlab.agents.context import RunContext
 from archlab.agents.guided import guided_mutation
+from archlab.agents.param_cap import capped_draw
 from archlab.agents.planner import step_rng
 from archlab.agents.state import DiscoveryState, Plan, Proposal
 from archlab.errors import InfraError
@@ -21,11 +23,14 @@ def code(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
         tree = ctx.space.load_tree(chosen.derivation)
         origin, how = ("mutate" if chosen.parents else "sample"), f"strategy {ctx.search.strategy}"
     elif chosen.move == "explore":
-        tree, origin, how = ctx.space.sample(rng), "sample", "fresh sample"
+        tree, note = capped_draw(ctx, ctx.space.sample, lambda t: t, rng, step_rng(ctx, state, "code-cap"))
+        origin, how = "sample", "fresh sample" + (f"; {note}" if note else "")
     else:
         alternatives = step_rng(ctx, state, "code-alternatives")
-        tree, _move, how = guided_mutation(ctx, _parent_tree(ctx, chosen.parents[0]), rng, alternatives)
-        origin = "mutate"
+        parent = _parent_tree(ctx, chosen.parents[0])
+        (tree, _move, how), note = capped_draw(ctx, lambda r: guided_mutation(ctx, parent, r, alternatives),
+                                               lambda drawn: drawn[0], rng, step_rng(ctx, state, "code-cap"))
+        origin, how = "mutate", how + (f"; {note}" if note else "")
     return {"proposal": propose(ctx.space, tree, origin, chosen, how).model_dump()}
 
 
