@@ -78,6 +78,7 @@ BASELINES = {"mlp": MLP, "cnn": CNN, "gru": GRU}
 # Rejected proposals in a row before a capped search gives up: below the CNN's 5,210 parameters, about four
 # in five fresh samples of seq1d are too big (each costs a build, not a training).
 CAPPED_ATTEMPTS = 250
+RANDOM_DRAWS = 20  # samples drawn per random architecture before the bench gives up on finding one under the cap
 
 
 @dataclass(frozen=True)
@@ -186,25 +187,34 @@ def _trained(ctx: RunContext, cand: Candidate, seeds: list[int]) -> dict[str, An
 
 
 def _random_mean(ctx: RunContext, cfg: MnistBenchSettings, say: Callable[[str], None]) -> dict[str, Any]:
-    """The space's random architectures, one training seed each: the bar a search must clear."""
+    """The space's random architectures, one training seed each: the bar a search must clear. Under the run's
+    parameter cap they are drawn from the part of the space the search could propose: a sample above the
+    cap is built (to count it), not trained, and another is drawn, up to RANDOM_DRAWS per architecture."""
     rng = random.Random(f"bench-random-{cfg.search_seed}")
-    results = []
-    for i in range(cfg.random_samples):
+    cap = ctx.task.spec.max_params
+    results, drawn, above = [], 0, 0
+    while len(results) < cfg.random_samples and drawn < cfg.random_samples * RANDOM_DRAWS:
+        drawn += 1
         tree = ctx.space.sample(rng)
         cand = Candidate(id="r" + hashlib.sha256(ctx.space.canonical(tree).encode()).hexdigest()[:10], origin="sample",
                          source=ctx.space.compile(tree), derivation=tree.to_dict(), summary=ctx.space.summary(tree),
                          rationale="archlab bench mnist1d random architecture")
-        say(f"training random architecture {i + 1}/{cfg.random_samples}: {cand.summary}")
         build = run_build(ctx, cand)
         if build.status != "ok":
             continue
+        if cand.params > cap:
+            above += 1
+            continue
+        say(f"training random architecture {len(results) + 1}/{cfg.random_samples}: {cand.summary}")
         ev = run_train(ctx, cand, seed=0)
         if ev.status == "ok":
             results.append((float(ev.metrics["test_acc"]), int(cand.params)))
+    under = f" of at most {cap:,} params" if above else ""
+    drawn_note = f"{drawn} drawn, {above} above the cap" if above else f"{drawn} drawn"
     if not results:  # e.g. every sample timed out on a loaded machine: report it, keep the other figures
-        return {"params": 0, "error": f"none of {cfg.random_samples} random architectures trained",
-                "summary": "random architectures"}
+        return {"params": 0, "error": f"no random architecture{under} trained ({drawn_note})",
+                "summary": "random architectures", "drawn": drawn, "above_cap": above}
     accs = [a for a, _ in results]
     return {"params": int(statistics.median(p for _, p in results)), "test_acc": accs, "mean": statistics.fmean(accs),
-            "sd": statistics.stdev(accs) if len(accs) > 1 else 0.0,
-            "summary": f"{len(accs)} random architectures, one seed each (params: median)"}
+            "sd": statistics.stdev(accs) if len(accs) > 1 else 0.0, "drawn": drawn, "above_cap": above,
+            "summary": f"{len(accs)} random architectures{under}, one seed each ({drawn_note}; params: median)"}

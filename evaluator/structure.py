@@ -8,7 +8,8 @@ trains nothing useful). These features follow the data instead, generically over
   is, except where the value is forced to a constant (multiplied by a literal zero, `zeros_like`, ...);
 - a node is *effective* when it is live and the output depends on it;
 - a *weighted* node is a call of a module owning a parameter of two or more dimensions (convolution,
-  linear, embedding, attention and recurrent projections) or a functional linear/convolution.
+  linear, embedding, attention and recurrent projections), a functional linear/convolution/embedding,
+  or a matrix product with a parameter (not one between two activations, such as attention scores).
 
 Features (all floats): `depth` and `shallow` — the most and the fewest weighted nodes on a path from the
 input to the output (the network's effective depth, and how short its shortest route is: a residual path
@@ -39,8 +40,8 @@ _MULTIPLY = {operator.mul, torch.mul, "mul", "mul_"}
 _CONSTANT = {torch.zeros_like, torch.ones_like, torch.empty_like, torch.full_like, "zero_", "new_zeros",
              "new_ones", "new_full", "new_empty", "size", "dim", torch.numel, "numel"}
 _WEIGHTED_FUNCTIONS = {torch.nn.functional.linear, torch.nn.functional.conv1d, torch.nn.functional.conv2d,
-                       torch.nn.functional.conv3d, torch.nn.functional.embedding, torch.matmul, torch.bmm,
-                       operator.matmul}
+                       torch.nn.functional.conv3d, torch.nn.functional.embedding}
+_PRODUCTS = {torch.matmul, torch.bmm, torch.mm, operator.matmul, "matmul", "bmm", "mm"}  # weighted with a parameter
 
 
 def structure_features(traced: fx.GraphModule) -> dict[str, float]:
@@ -133,4 +134,8 @@ def _is_weighted(node: fx.Node, modules: dict[str, nn.Module]) -> bool:
     if node.op == "call_module":
         module = modules.get(str(node.target))
         return module is not None and any(p.dim() >= 2 for p in module.parameters(recurse=False))
-    return node.op == "call_function" and node.target in _WEIGHTED_FUNCTIONS
+    if node.op == "call_function" and node.target in _WEIGHTED_FUNCTIONS:
+        return True
+    # a product with a parameter is a weight layer; one between two activations (attention scores) is not
+    return (node.op in ("call_function", "call_method") and node.target in _PRODUCTS
+            and any(i.op == "get_attr" for i in node.all_input_nodes))

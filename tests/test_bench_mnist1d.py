@@ -29,6 +29,8 @@ def test_bench_mnist1d_searches_below_the_cnn_and_compares_with_the_same_harness
     assert cnn["params"] == 5_210 and data["max_params"] == 5_209 and len(cnn["test_acc"]) == 2
     assert {"mlp", "gru", "best found", "random (mean)"} <= set(models)
     assert models["best found"]["params"] < cnn["params"]
+    rand = models["random (mean)"]  # drawn from the capped space, as the search's own samples
+    assert rand["params"] <= 5_209 and rand["drawn"] == len(rand["test_acc"]) + rand["above_cap"]
     assert "best found < CNN params" not in models  # the best found is below the CNN: no second row
     assert "--max-params cnn" in data["command"] and "at most 5,209 params" in result.output
     with Session(open_store(sqlite_url(tmp_path / "ws" / "archlab.db"))) as s:

@@ -84,3 +84,18 @@ def test_screen_metrics_become_the_cascades_features():
     assert record.cost == {"params": 10.0} and record.proxies == {"synflow": 2.0}
     assert record.structure == {"depth": 3.0} and record.encoding == [1.0, 0.0]
     assert screened_features([1.0], None) == FeatureRecord(encoding=[1.0])
+
+
+class Products(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(4, 4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x @ self.w  # a weight layer
+        return torch.softmax(h @ h.transpose(-1, -2), dim=-1) @ h  # two products of activations: not weights
+
+
+def test_only_a_product_with_a_parameter_is_a_weight_layer():
+    features = structure_features(fx.symbolic_trace(Products()))
+    assert features["weighted"] == 1 and features["depth"] == 1 and features["shallow"] == 1
