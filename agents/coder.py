@@ -23,13 +23,16 @@ def code(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
         tree = ctx.space.load_tree(chosen.derivation)
         origin, how = ("mutate" if chosen.parents else "sample"), f"strategy {ctx.search.strategy}"
     elif chosen.move == "explore":
-        tree, note = capped_draw(ctx, ctx.space.sample, lambda t: t, rng, step_rng(ctx, state, "code-cap"))
+        extra = step_rng(ctx, state, "code-cap")
+        tree, note = capped_draw(ctx, lambda skipped: ctx.space.sample(extra if skipped else rng), lambda t: t)
         origin, how = "sample", "fresh sample" + (f"; {note}" if note else "")
     else:
         alternatives = step_rng(ctx, state, "code-alternatives")
         parent = _parent_tree(ctx, chosen.parents[0])
-        (tree, _move, how), note = capped_draw(ctx, lambda r: guided_mutation(ctx, parent, r, alternatives),
-                                               lambda drawn: drawn[0], rng, step_rng(ctx, state, "code-cap"))
+        extra = step_rng(ctx, state, "code-cap")
+        (tree, _move, how), note = capped_draw(
+            ctx, lambda skipped: guided_mutation(ctx, parent, extra if skipped else rng, alternatives),
+            lambda drawn: drawn[0])
         origin, how = "mutate", how + (f"; {note}" if note else "")
     return {"proposal": propose(ctx.space, tree, origin, chosen, how).model_dump()}
 

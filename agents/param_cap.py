@@ -1,4 +1,5 @@
-"""Cap-aware drawing for the offline coder: skip draws that are almost surely above the parameter cap.
+"""Cap-aware drawing for the offline coder and the search strategies: skip draws almost surely above the
+parameter cap.
 
 The critic enforces a run's parameter cap exactly, but only after a sandbox build (seconds each), and
 under a tight cap most fresh samples of a space are too big (five in six `seq1d` samples exceed the
@@ -6,10 +7,11 @@ under a tight cap most fresh samples of a space are too big (five in six `seq1d`
 and at least one of them was above the cap, the coder learns from them how a derivation's encoding maps
 to log(params) — the evaluator's predictor ensemble (GP + boosted trees + ridge: a mean and a spread;
 on seq1d fitted on 40 samples its log-params residual is 0.99, a ridge's alone 2.2) — and redraws (up to
-`DRAWS` times, from its own random stream) while the draw's estimated chance of fitting is below
-`LIKELY`. The first draw that may fit is proposed; when none may, the one estimated smallest. Before
-that, and in a run without a cap or without an oversize candidate, the coder proposes exactly what it
-would without this module. The estimate only saves builds: it never accepts or rejects anything itself.
+`DRAWS` times: the coder from its own random stream, a search strategy told the skipped ones as if
+they had been rejected) while the draw's estimated chance of fitting is below `LIKELY`. The first draw
+that may fit is proposed; when none may, the one estimated smallest. Before that, and in a run without
+a cap or without an oversize candidate, exactly what would be proposed without this module is. The
+estimate only saves builds: it never accepts or rejects anything itself.
 
 benchmarks/param_cap_seq1d.py: under the CNN's cap, 6.0 builds per accepted fresh sample without it,
 1.8 with it after 40 to 80 builds (skipping 6-10% of the draws that would have fitted).
@@ -18,7 +20,6 @@ benchmarks/param_cap_seq1d.py: under the CNN's cap, 6.0 builds per accepted fres
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -76,23 +77,22 @@ def estimate(ctx: RunContext) -> ParamEstimate | None:
     return ParamEstimate(ctx.space, Ensemble(seed=0).fit(np.array(rows, dtype=np.float64), np.array(targets)))
 
 
-def capped_draw(ctx: RunContext, draw: Callable[[random.Random], T], tree_of: Callable[[T], Node],
-                rng: random.Random, extra: random.Random) -> tuple[T, str | None]:
-    """(the draw to propose, a note for the rationale or None). The first draw uses `rng`, as without a cap;
-    redraws use `extra`."""
-    first = draw(rng)
+def capped_draw(ctx: RunContext, draw: Callable[[list[T]], T], tree_of: Callable[[T], Node]) -> tuple[T, str | None]:
+    """(the draw to propose, a note for the rationale or None). `draw(skipped)` makes the next draw knowing the
+    ones skipped so far: the first call (skipped empty) must be exactly the draw made without a cap."""
+    first = draw([])
     model = estimate(ctx)
     if model is None:
         return first, None
     cap = ctx.task.spec.max_params
-    options, skipped = [first], 0
+    options = [first]
     while model.chance_under(tree_of(options[-1]), cap) < LIKELY:
         if len(options) == DRAWS:
             smallest = min(options, key=lambda o: model.params(tree_of(o)))
             return smallest, (f"all {DRAWS} draws estimated above the {cap:,}-parameter cap; "
                               f"proposing the smallest (about {model.params(tree_of(smallest)):,.0f})")
-        skipped += 1
-        options.append(draw(extra))
+        options.append(draw(list(options)))
+    skipped = len(options) - 1
     if not skipped:
         return first, None
     return options[-1], (f"{skipped} draw{'s' if skipped > 1 else ''} skipped as likely above the "

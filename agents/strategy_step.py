@@ -6,8 +6,9 @@ from __future__ import annotations
 import random
 
 from archlab.agents.context import RunContext
+from archlab.agents.param_cap import capped_draw
 from archlab.agents.state import Plan
-from archlab.agents.strategies import GrammarDomain, Observation, Strategy, make_strategy
+from archlab.agents.strategies import GrammarDomain, Observation, Strategy, Suggestion, make_strategy
 from archlab.errors import ConfigError
 from archlab.knowledge import store
 
@@ -52,7 +53,17 @@ def run_history(ctx: RunContext) -> list[Observation]:
 
 
 def strategy_plan(ctx: RunContext, rng: random.Random) -> Plan:
-    suggestion = run_strategy(ctx).suggest(run_history(ctx), _domain(ctx), rng)
+    """The strategy's suggestion; under a parameter cap, one it made that is likely above the cap is told
+    back to it as rejected and it is asked again (agents/param_cap.py)."""
+    strategy, history, domain = run_strategy(ctx), run_history(ctx), _domain(ctx)
+
+    def suggest(skipped: list[Suggestion]) -> Suggestion:
+        told = [Observation(ident=f"skipped-{i}", key=domain.key(s.x), x=s.x, score=None)
+                for i, s in enumerate(skipped)]
+        return strategy.suggest([*history, *told], domain, rng)
+
+    suggestion, note = capped_draw(ctx, suggest, lambda s: s.x)
+    how = suggestion.how + (f"; {note}" if note else "")
     return Plan(move="refine" if suggestion.parents else "explore", parents=list(suggestion.parents),
-                hypothesis=f"{ctx.search.strategy}: {suggestion.how}", space=ctx.space.name,
+                hypothesis=f"{ctx.search.strategy}: {how}", space=ctx.space.name,
                 derivation=suggestion.x.to_dict())

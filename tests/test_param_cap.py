@@ -15,6 +15,7 @@ from archlab.agents.coder import code
 from archlab.agents.config import SearchConfig
 from archlab.agents.context import RunContext
 from archlab.agents.param_cap import DRAWS, MIN_BUILT, capped_draw, estimate
+from archlab.agents.planner import plan
 from archlab.evaluator.config import EvaluationConfig
 from archlab.evaluator.tasks import get_task
 from archlab.knowledge import Candidate, Run, store
@@ -55,6 +56,11 @@ def context(tmp_path, built, cap=CAP, count=None):
                       cache_dir=ws.cache_dir, max_evals=100)
 
 
+def sampler(rng, extra):
+    """The coder's draw: the usual stream first, its own stream for redraws."""
+    return lambda skipped: SPACE.sample(extra if skipped else rng)
+
+
 def test_most_fresh_samples_exceed_the_cap(built):
     assert sum(p > CAP for _, p in built) / len(built) > 0.5  # why the estimate is worth having
 
@@ -64,7 +70,7 @@ def test_without_enough_builds_or_an_oversize_one_the_draw_is_the_usual_one(tmp_
     roomy = context(tmp_path / "roomy", built, cap=10**9)
     for ctx in (few, roomy):
         assert estimate(ctx) is None
-        tree, note = capped_draw(ctx, SPACE.sample, lambda t: t, random.Random(3), random.Random(4))
+        tree, note = capped_draw(ctx, sampler(random.Random(3), random.Random(4)), lambda t: t)
         assert note is None and SPACE.canonical(tree) == SPACE.canonical(SPACE.sample(random.Random(3)))
 
 
@@ -75,7 +81,7 @@ def test_capped_draws_fit_the_cap_far_more_often(tmp_path, built):
     plain, capped, notes = [], [], 0
     for seed in range(30):
         plain.append(params_of(SPACE.sample(random.Random(1000 + seed))) <= CAP)
-        tree, note = capped_draw(ctx, SPACE.sample, lambda t: t, random.Random(1000 + seed), random.Random(seed))
+        tree, note = capped_draw(ctx, sampler(random.Random(1000 + seed), random.Random(seed)), lambda t: t)
         capped.append(params_of(tree) <= CAP)
         notes += note is not None
     assert sum(capped) >= sum(plain) + 5, (sum(plain), sum(capped))  # 8 -> 15 of 30 when measured
@@ -84,7 +90,7 @@ def test_capped_draws_fit_the_cap_far_more_often(tmp_path, built):
 
 def test_when_every_draw_looks_too_big_the_smallest_is_proposed(tmp_path, built):
     ctx = context(tmp_path, built, cap=2)  # nothing fits two parameters
-    tree, note = capped_draw(ctx, SPACE.sample, lambda t: t, random.Random(0), random.Random(1))
+    tree, note = capped_draw(ctx, sampler(random.Random(0), random.Random(1)), lambda t: t)
     assert note is not None and f"all {DRAWS} draws" in note and "smallest" in note
     model = estimate(ctx)
     extra = random.Random(1)
@@ -100,3 +106,14 @@ def test_the_coder_says_what_it_skipped(tmp_path, built):
                  "plan": {"move": "explore", "hypothesis": "a fresh sample", "space": "seq1d"}}
         rationales.append(code(state, Runtime(context=ctx))["proposal"]["rationale"])
     assert any("skipped as likely above the 5,209-parameter cap" in r for r in rationales), rationales
+
+
+def test_a_strategy_is_asked_again_with_its_oversize_suggestions_told_as_rejected(tmp_path, built):
+    ctx = dataclasses.replace(context(tmp_path, built), search=SearchConfig(strategy="random"), seed=5)
+    hypotheses, fits = [], []
+    for step in range(12):
+        chosen = plan({"step": step, "attempt": 0}, Runtime(context=ctx))["plan"]
+        hypotheses.append(chosen["hypothesis"])
+        fits.append(params_of(SPACE.load_tree(chosen["derivation"])) <= CAP)
+    skipped = [h for h in hypotheses if "skipped as likely above the 5,209-parameter cap" in h]
+    assert skipped and sum(fits) >= 6, (sum(fits), hypotheses)  # random draws alone fit one time in five
