@@ -60,10 +60,13 @@ def estimate(ctx: RunContext) -> ParamEstimate | None:
     """Fitted on the run's built candidates of its space; None while the cap has never been exceeded (nothing
     to save) or fewer than MIN_BUILT are built."""
     cap = ctx.task.spec.max_params
-    with ctx.session() as session:
+    with ctx.session() as session:  # one aggregate first: a run that never exceeded its cap loads nothing
+        largest = store.run_max_params(session=session, run_id=ctx.run_id)
+        if largest is None or largest <= cap:
+            return None
         built = [c for c in store.run_candidates(session=session, run_id=ctx.run_id)
                  if c.params is not None and c.derivation is not None]
-    if len(built) < MIN_BUILT or all(c.params <= cap for c in built):
+    if len(built) < MIN_BUILT:
         return None
     rows, targets = [], []
     for candidate in built[-MAX_ROWS:]:

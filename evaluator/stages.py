@@ -118,14 +118,14 @@ def screen_stage(inp: StageInput) -> dict[str, Any]:
     the cascade. With params['cost'] false only params and FLOPs are counted (latency and memory timing
     cost more than the proxies on big inputs)."""
     started = time.perf_counter()
+    model = build_model(inp).eval()
     if inp.params.get("cost", True):
         cost_metrics = cost_stage(inp)["metrics"]
     else:
-        model = build_model(inp).eval()
         example = inp.task.example(1, torch.Generator().manual_seed(0)).to(inp.device)
         cost_metrics = {"params": cost.count_params(model), "flops": cost.count_flops(model, example)}
     metrics = {**cost_metrics, **proxies_stage(inp)["metrics"]}
-    traced = fingerprint.trace(build_model(inp).eval())
+    traced = fingerprint.trace(model)
     if traced is not None:  # an untraceable model has no structure features; the predictor does without
         metrics["structure"] = structure_features(traced)
     metrics["stage_seconds"] = time.perf_counter() - started

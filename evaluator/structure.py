@@ -34,8 +34,6 @@ from typing import Any
 import torch
 from torch import fx, nn
 
-FEATURES = ("depth", "shallow", "weighted", "dead", "log_paths", "connected")  # plus op:<label> counts
-
 _MULTIPLY = {operator.mul, torch.mul, "mul", "mul_"}
 _CONSTANT = {torch.zeros_like, torch.ones_like, torch.empty_like, torch.full_like, "zero_", "new_zeros",
              "new_ones", "new_full", "new_empty", "size", "dim", torch.numel, "numel"}
@@ -52,16 +50,14 @@ def structure_features(traced: fx.GraphModule) -> dict[str, float]:
     effective = _effective(nodes, live)
     weight = {n: float(_is_weighted(n, modules)) for n in nodes}
     depth, shallow, paths = _paths(nodes, effective, weight)
-    output = next((n for n in nodes if n.op == "output"), None)
-    connected = output is not None and output in effective
-    end = output if connected else None
+    end = next((n for n in nodes if n.op == "output" and n in effective), None)  # None: output ignores input
     features = {
-        "depth": depth.get(end, 0.0) if end else 0.0,
-        "shallow": shallow.get(end, 0.0) if end else 0.0,
+        "depth": depth[end] if end else 0.0,
+        "shallow": shallow[end] if end else 0.0,
         "weighted": sum(weight[n] for n in effective),
         "dead": sum(weight[n] for n in nodes if n not in effective),
-        "log_paths": math.log1p(paths.get(end, 0.0)) if end else 0.0,
-        "connected": float(connected),
+        "log_paths": math.log1p(paths[end]) if end else 0.0,
+        "connected": float(end is not None),
     }
     labels = Counter(_label(n, modules) for n in effective if n.op not in ("placeholder", "output", "get_attr"))
     return features | {f"op:{label}": float(count) for label, count in sorted(labels.items())}
@@ -91,11 +87,10 @@ def _effective(nodes: list[fx.Node], live: set[fx.Node]) -> set[fx.Node]:
     """Live nodes the output depends on through live edges."""
     needed: set[fx.Node] = set()
     for node in reversed(nodes):
-        if node.op == "output" or node in needed:
-            if node in live:
-                needed.add(node)
-                needed.update(i for i in node.all_input_nodes if i in live)
-    return {n for n in needed if n in live}
+        if node in live and (node.op == "output" or node in needed):
+            needed.add(node)
+            needed.update(i for i in node.all_input_nodes if i in live)
+    return needed
 
 
 def _paths(nodes: list[fx.Node], effective: set[fx.Node], weight: dict[fx.Node, float]

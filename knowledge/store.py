@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from archlab.knowledge.models import Candidate, Evaluation, Run, utcnow
 
@@ -104,6 +104,11 @@ def add_evaluation(*, session: Session, evaluation: Evaluation) -> Evaluation:
 def run_candidates(*, session: Session, run_id: str) -> Sequence[Candidate]:
     return session.exec(select(Candidate).where(Candidate.run_id == run_id)
                         .order_by(col(Candidate.created_at))).all()
+
+
+def run_max_params(*, session: Session, run_id: str) -> int | None:
+    """The most parameters any built candidate of the run has; None before the first build."""
+    return session.exec(select(func.max(Candidate.params)).where(Candidate.run_id == run_id)).one()
 
 
 def run_evaluations(*, session: Session, run_id: str, stage: str | None = None) -> Sequence[Evaluation]:
