@@ -35,9 +35,9 @@ from sqlmodel import Session, select
 
 from archlab.evaluator.proxies import compute_proxies, make_batch
 from archlab.evaluator.tasks import get_task
-from archlab.knowledge import Candidate, Evaluation, open_store, sqlite_url
-from archlab.settings import parse_duration
+from archlab.run.settings import parse_duration
 from archlab.spaces import load_space
+from archlab.store import Candidate, Evaluation, open_store, sqlite_url
 
 ROOT = Path(__file__).resolve().parents[1]
 CIFAR = get_task("nb201-cifar10").spec

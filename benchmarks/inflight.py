@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from archlab.knowledge import Evaluation, Run, open_store, sqlite_url
+from archlab.store import Evaluation, Run, open_store, sqlite_url
 
 
 def one_run(width: int, evals: int, steps: int, threads: int, seed: int) -> dict:

@@ -34,11 +34,11 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.update({"ARCHLAB_WORKSPACE": str(Path(tmp) / "ws"), "ARCHLAB_EMBEDDER": "hashing"})
-        from archlab import lifecycle
-        from archlab.knowledge import Candidate, Evaluation, agent_log
-        from archlab.llm_report import usage_figures
-        from archlab.settings import load_config
-        from archlab.workspace import Workspace
+        from archlab.report.llm import usage_figures
+        from archlab.run import lifecycle
+        from archlab.run.settings import load_config
+        from archlab.run.workspace import Workspace
+        from archlab.store import Candidate, Evaluation, agent_log
 
         server = ScriptedLLM()
         server.add("archlab PLANNER", {"move": "explore", "hypothesis": "one more small MLP is worth a try"})
@@ -48,7 +48,8 @@ def main() -> None:
         server.add("archlab ANALYST", {"insights": []})
         ws = Workspace.from_env()
         cfg = load_config(None, {"budget": 600, "max_evals": 50, "seed": 1, "evaluation": {"steps": 30},
-                                 "search": {"max_attempts": args.attempts}, "llm": {"base_url": server.url}})
+                                 "search": {"max_attempts": args.attempts},
+                                 "llm": {"base_url": server.url, "model": "scripted"}})
         run_id = lifecycle.start_run(ws, cfg)
         with Session(ws.engine) as s:
             agent_log.queue_idea(session=s, run_id=run_id, text="try a wider first layer")

@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from llm_server import ScriptedLLM  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
-from archlab.knowledge import Evaluation, agent_log, open_store, sqlite_url  # noqa: E402
-from archlab.llm_report import usage_figures  # noqa: E402
+from archlab.report.llm import usage_figures  # noqa: E402
+from archlab.store import Evaluation, agent_log, open_store, sqlite_url  # noqa: E402
 
 SOURCE = '''from torch import nn
 
@@ -63,7 +63,8 @@ def main() -> None:
         ws = Path(tmp) / "ws"
         env = {**os.environ, "ARCHLAB_WORKSPACE": str(ws), "ARCHLAB_EMBEDDER": "hashing", "COLUMNS": "200"}
         cmd = [sys.executable, "-m", "archlab"]
-        proc = subprocess.Popen([*cmd, "run", "--llm-base-url", server.url, "--max-evals", str(args.evals),
+        proc = subprocess.Popen([*cmd, "run", "--llm-base-url", server.url, "--llm-model", "scripted",
+                                 "--max-evals", str(args.evals),
                                  "--steps", "30", "--seed", "2", "--budget", "10m"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         while len(trained(ws / "archlab.db")) < 1 and proc.poll() is None:

@@ -26,7 +26,8 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from archlab.knowledge import Candidate, Run, open_store, sqlite_url, store
+from archlab.store import Candidate, Run, open_store, sqlite_url
+from archlab.store import records as store
 
 
 def run(ws: Path, task: str, space: str, steps: int | None, evals: int, seed: int, guided: bool) -> None:

@@ -26,11 +26,11 @@ from rank_bm25 import BM25Okapi
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from memory_labelled import HISTORY, QUERIES  # noqa: E402
 
-from archlab.knowledge import open_store, sqlite_url  # noqa: E402
-from archlab.knowledge.concepts import ConceptCreate  # noqa: E402
-from archlab.knowledge.embedder import make_embedder  # noqa: E402
-from archlab.knowledge.memory import ConceptMemory  # noqa: E402
-from archlab.knowledge.seeds import load_seeds  # noqa: E402
+from archlab.memory.concept_memory import ConceptMemory  # noqa: E402
+from archlab.memory.embedder import make_embedder  # noqa: E402
+from archlab.memory.seeds import load_seeds  # noqa: E402
+from archlab.store import open_store, sqlite_url  # noqa: E402
+from archlab.store.concepts import ConceptCreate  # noqa: E402
 
 TOP = 10
 Ranker = Callable[[str], list[str]]  # query -> uids, best first
@@ -47,7 +47,7 @@ def build(embedder_spec: str, folder: Path) -> tuple[ConceptMemory, dict[int, st
 def _export(memory: ConceptMemory) -> list[dict]:
     from sqlmodel import Session, select
 
-    from archlab.knowledge.concepts import Concept
+    from archlab.store.concepts import Concept
 
     with Session(memory.engine) as session:
         return [{"id": c.id, "uid": c.uid, "claim": c.claim} for c in session.exec(select(Concept))]

@@ -32,13 +32,13 @@ from sqlmodel import Session
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from memory_labelled import QUERIES  # noqa: E402
 
-from archlab.knowledge import open_store, sqlite_url  # noqa: E402
-from archlab.knowledge.concepts import Concept, ConceptCreate, ConceptVector  # noqa: E402
-from archlab.knowledge.embedder import Embedder, make_embedder  # noqa: E402
-from archlab.knowledge.memory import ConceptMemory  # noqa: E402
-from archlab.knowledge.models import utcnow  # noqa: E402
-from archlab.knowledge.retrieval_log import LogContext  # noqa: E402
-from archlab.knowledge.retrieve import Filters  # noqa: E402
+from archlab.memory.concept_memory import ConceptMemory  # noqa: E402
+from archlab.memory.embedder import Embedder, make_embedder  # noqa: E402
+from archlab.memory.retrieve import Filters  # noqa: E402
+from archlab.store import open_store, sqlite_url  # noqa: E402
+from archlab.store.concepts import Concept, ConceptCreate, ConceptVector  # noqa: E402
+from archlab.store.models import utcnow  # noqa: E402
+from archlab.store.retrieval_log import LogContext  # noqa: E402
 
 TASKS = ["mnist1d", "cifar10", "cifar100", "imagenet16", "tinystories", "speech", "ecg"]
 SPACES = ["seq1d", "nb201", "lmblocks"]

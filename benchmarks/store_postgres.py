@@ -36,10 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from memory_labelled import QUERIES  # noqa: E402
 from memory_speed import bulk_load, percentiles  # noqa: E402
 
-from archlab.knowledge import Candidate, Evaluation, open_store, sqlite_url, store  # noqa: E402
-from archlab.knowledge.embedder import make_embedder  # noqa: E402
-from archlab.knowledge.memory import ConceptMemory  # noqa: E402
-from archlab.knowledge.retrieve import Filters  # noqa: E402
+from archlab.memory.concept_memory import ConceptMemory  # noqa: E402
+from archlab.memory.embedder import make_embedder  # noqa: E402
+from archlab.memory.retrieve import Filters  # noqa: E402
+from archlab.store import Candidate, Evaluation, open_store, sqlite_url  # noqa: E402
+from archlab.store import records as store
 
 WRITERS = 3
 SHARED_EVERY = 10  # every tenth key is written by all three writers

@@ -17,9 +17,9 @@ import argparse
 import json
 from pathlib import Path
 
-from archlab.agents.bench.nb201 import DATASETS, BenchSettings, Nb201Table, bench_dataset
+from archlab.bench.nb201 import DATASETS, BenchSettings, Nb201Table, bench_dataset
 from archlab.evaluator.tasks import get_task
-from archlab.settings import Environment
+from archlab.run.settings import Environment
 
 TARGETS = {"25": 93.9, "50": 94.15, "100": 94.25, "300": 94.33}  # CIFAR-10, validation selection
 

@@ -7,11 +7,6 @@ ENV PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1
 RUN apt-get update && apt-get install -y --no-install-recommends util-linux procps && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/archlab
 COPY pyproject.toml README.md ./
-COPY archlab archlab
-COPY agents agents
-COPY evaluator evaluator
-COPY knowledge knowledge
-COPY sandbox sandbox
-COPY spaces spaces
+COPY src src
 RUN pip install ".[ray,postgres,web]"
 WORKDIR /srv/archlab

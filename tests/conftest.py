@@ -74,7 +74,7 @@ def pgvector_url() -> str:
     url = _answering("ARCHLAB_TEST_PGVECTOR_URL", "test-pgvector")
     from sqlalchemy import create_engine
 
-    from archlab.knowledge.pgvector_index import pgvector_state
+    from archlab.memory.pgvector_index import pgvector_state
 
     engine = create_engine(url)
     state = pgvector_state(engine)
@@ -90,7 +90,7 @@ def _session_database(server_url: str) -> Iterator[str]:
 
     from sqlalchemy import create_engine, text
 
-    from archlab.knowledge import open_store
+    from archlab.store import open_store
 
     name = f"archlab_t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
@@ -146,6 +146,6 @@ def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
     """A new, empty store: SQLite in a temp dir, then the same tests on PostgreSQL."""
     if request.param == "postgres":
         return request.getfixturevalue("fresh_postgres_url")
-    from archlab.knowledge import sqlite_url
+    from archlab.store import sqlite_url
 
     return sqlite_url(tmp_path / "ws" / "archlab.db")

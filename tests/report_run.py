@@ -11,16 +11,17 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from archlab.agents.critic import candidate_id
-from archlab.knowledge import Candidate, Evaluation, Run, store
-from archlab.knowledge.agent_log import AgentNote, LLMCall
-from archlab.knowledge.concept_store import add_evidence, insert_concept
-from archlab.knowledge.concepts import ConceptCreate
-from archlab.knowledge.evidence import EvidenceCreate
-from archlab.knowledge.retrieval_log import RetrievalLog
-from archlab.settings import load_config
+from archlab.agents.roles.critic.offline import candidate_id
+from archlab.memory.concept_store import add_evidence, insert_concept
+from archlab.run.settings import load_config
+from archlab.run.workspace import Workspace
 from archlab.spaces import load_space
-from archlab.workspace import Workspace
+from archlab.store import Candidate, Evaluation, Run
+from archlab.store import records as store
+from archlab.store.agent_log import AgentNote, LLMCall
+from archlab.store.concepts import ConceptCreate
+from archlab.store.evidence import EvidenceCreate
+from archlab.store.retrieval_log import RetrievalLog
 
 RUN = "r-report"
 EVIL = "<script>alert(1)</script>"

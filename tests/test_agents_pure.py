@@ -2,10 +2,10 @@ import random
 
 from langgraph.graph import END
 
-from archlab.agents.analyst import compare
 from archlab.agents.config import SearchConfig
 from archlab.agents.graph import after_critic, after_plan
-from archlab.agents.planner import choose_plan, expected_step_s
+from archlab.agents.roles.analyst.offline import compare
+from archlab.agents.roles.planner.offline import choose_plan, expected_step_s
 
 
 def test_explores_while_population_is_small():

@@ -9,13 +9,13 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from archlab.knowledge import Candidate, open_store, sqlite_url
+from archlab.store import Candidate, open_store, sqlite_url
 
 pytestmark = pytest.mark.slow
 
 
 def test_bench_mnist1d_searches_below_the_cnn_and_compares_with_the_same_harness(tmp_path, monkeypatch):
-    from archlab.cli import app
+    from archlab.cli.main import app
 
     monkeypatch.setenv("ARCHLAB_WORKSPACE", str(tmp_path / "ws"))
     monkeypatch.setenv("ARCHLAB_EMBEDDER", "hashing")

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from archlab.agents.bench.nb201 import CELLS, CellDomain, Nb201Table, cell_index, simulate
 from archlab.agents.strategies import make_strategy
+from archlab.bench.nb201 import CELLS, CellDomain, Nb201Table, cell_index, simulate
 from archlab.evaluator.task import TaskSpec
 from archlab.spaces import load_space
 from archlab.spaces.nb201 import OPS, canonical, cell_to_tree, format_arch_string
@@ -89,7 +89,7 @@ def test_cell_domain_mutates_one_edge(table):
 
 
 def test_bench_cli_prints_stores_and_plots(data_dir, tmp_path, monkeypatch):
-    from archlab.cli import app
+    from archlab.cli.main import app
 
     monkeypatch.setenv("ARCHLAB_DATA_DIR", str(data_dir))
     monkeypatch.setenv("ARCHLAB_WORKSPACE", str(tmp_path / "ws"))
@@ -109,7 +109,7 @@ def test_bench_cli_prints_stores_and_plots(data_dir, tmp_path, monkeypatch):
 def test_the_llm_planner_is_a_contestant_where_an_endpoint_is_configured(data_dir, table, tmp_path, monkeypatch):
     from llm_server import ScriptedLLM
 
-    from archlab.cli import app
+    from archlab.cli.main import app
 
     cells = [["nor_conv_3x3"] * 6, ["skip_connect", "nor_conv_3x3", "nor_conv_1x1", "skip_connect", "none",
                                     "avg_pool_3x3"], ["nor_conv_1x1"] * 6, ["avg_pool_3x3"] * 6]
@@ -124,7 +124,7 @@ def test_the_llm_planner_is_a_contestant_where_an_endpoint_is_configured(data_di
     out = tmp_path / "bench.json"
     try:
         result = CliRunner().invoke(app, ["bench", "nb201", "--budget", "4", "--seeds", "2", "--strategies", "random",
-                                          "--llm-seeds", "1", "--json", str(out)])
+                                          "--llm-seeds", "1", "--llm-model", "scripted", "--json", str(out)])
     finally:
         server.close()
     assert result.exit_code == 0, result.output
@@ -146,12 +146,12 @@ def test_the_llm_planner_is_a_contestant_where_an_endpoint_is_configured(data_di
 def test_a_query_the_llm_never_answers_validly_falls_back_to_a_random_cell_and_is_counted(table):
     from llm_server import ScriptedLLM
 
-    from archlab.agents.bench.llm_planner import LLMCellPlanner
     from archlab.agents.llm.client import LLMClient
     from archlab.agents.llm.config import LLMConfig
+    from archlab.bench.nb201_llm import LLMCellPlanner
 
     server = ScriptedLLM().add("CHOOSE the next NAS-Bench-201 cell", {"cell": ["none"] * 5})
-    client = LLMClient(LLMConfig(base_url=server.url, validation_retries=1), api_key=None)
+    client = LLMClient(LLMConfig(base_url=server.url, model="scripted", validation_retries=1), api_key=None)
     try:
         trace = simulate(LLMCellPlanner(client=client, budget=3), table, budget=3, seed=0)
         planner = LLMCellPlanner(client=client, budget=3)

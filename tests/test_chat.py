@@ -11,11 +11,12 @@ import pexpect
 import pytest
 from sqlmodel import Session, select
 
-from archlab.knowledge import Run, open_store, sqlite_url, store
-from archlab.knowledge.chat_log import ChatMessage
-from archlab.knowledge.concepts import Concept
-from archlab.knowledge.evidence import Evidence
-from archlab.knowledge.steering import history
+from archlab.store import Run, open_store, sqlite_url
+from archlab.store import records as store
+from archlab.store.chat_log import ChatMessage
+from archlab.store.concepts import Concept
+from archlab.store.evidence import Evidence
+from archlab.store.steering import history
 
 pytestmark = pytest.mark.slow  # a real terminal session with sandbox jobs: about a minute
 

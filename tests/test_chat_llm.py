@@ -9,8 +9,8 @@ from llm_server import ScriptedLLM
 from sqlmodel import Session, select
 from test_chat import say, spawn
 
-from archlab.knowledge import open_store, sqlite_url
-from archlab.knowledge.agent_log import LLMCall
+from archlab.store import open_store, sqlite_url
+from archlab.store.agent_log import LLMCall
 
 MLP = '''import torch
 from torch import nn
@@ -37,7 +37,7 @@ def script() -> ScriptedLLM:
 def test_an_llm_chat_uses_the_structured_draft_and_shows_the_llm_review(tmp_path):
     server = script()
     try:
-        child = spawn(tmp_path / "ws", "--task", "mnist1d", "--llm-base-url", server.url)
+        child = spawn(tmp_path / "ws", "--task", "mnist1d", "--llm-base-url", server.url, "--llm-model", "scripted")
         child.expect_exact(f"space seq1d; LLM at {server.url}")
         child.expect_exact("you> ")
         out = say(child, "what is a sensible baseline for mnist1d?")

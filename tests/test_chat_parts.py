@@ -10,10 +10,10 @@ from llm_server import ScriptedLLM
 from archlab.agents.chat import offline
 from archlab.agents.chat.grounding import Grounding
 from archlab.agents.llm.prompts import render
-from archlab.chat_cli import open_chat
 from archlab.errors import ConfigError
+from archlab.run.chat import open_chat
+from archlab.run.workspace import Workspace
 from archlab.spaces import load_space
-from archlab.workspace import Workspace
 
 TASK = {"name": "mnist1d", "kind": "classify", "input_shape": [1, 40], "num_outputs": 10, "max_params": 100000,
         "steps": 100}
@@ -78,7 +78,7 @@ def test_a_failing_llm_leaves_the_turn_to_the_offline_drafter_and_critic(ws, tmp
     config = tmp_path / "llm.yaml"
     config.write_text("llm: {max_retries: 0, max_failures: 5}\n")
     try:
-        engine, chat = open_chat(ws, task="mnist1d", config=config, llm_base_url=server.url)
+        engine, chat = open_chat(ws, task="mnist1d", config=config, llm_base_url=server.url, llm_model="scripted")
         reply = engine.send(chat.id, "a conv network")
         engine.close()
     finally:

@@ -8,7 +8,7 @@ import pytest
 from hostile import open_sandbox, session_image
 from sqlmodel import Session, select
 
-from archlab.knowledge import Candidate, Evaluation, open_store, sqlite_url
+from archlab.store import Candidate, Evaluation, open_store, sqlite_url
 
 pytestmark = pytest.mark.slow
 

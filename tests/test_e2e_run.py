@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from archlab.knowledge import Candidate, Evaluation, open_store, sqlite_url
+from archlab.store import Candidate, Evaluation, open_store, sqlite_url
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from sqlmodel import Session, select
 
-from archlab.knowledge import Candidate, Evaluation, open_store, sqlite_url
+from archlab.store import Candidate, Evaluation, open_store, sqlite_url
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not (DATA / "nb201" / "nb201.csv").exists(),

@@ -14,9 +14,9 @@ from sqlmodel import Session
 from archlab.agents.grammar_intake import accept_grammar, check_grammar, load_workspace_space, store_loader
 from archlab.errors import ConfigError, GrammarError, StoreError
 from archlab.evaluator.tasks import get_task
-from archlab.knowledge import grammars as grammar_store
-from archlab.knowledge import open_store, sqlite_url
 from archlab.sandbox.process import ProcessSandbox
+from archlab.store import grammars as grammar_store
+from archlab.store import open_store, sqlite_url
 
 GATED = """\
 grammar gated

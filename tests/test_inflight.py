@@ -8,8 +8,8 @@ import pytest
 from sqlmodel import Session, select
 from test_e2e_run import archlab, kill_after_training, train_evals
 
-from archlab.agents.inflight import Pipeline, advance, each_finished, width
-from archlab.knowledge import Candidate, Evaluation, open_store, sqlite_url
+from archlab.agents.evaluation.inflight import Pipeline, advance, each_finished, width
+from archlab.store import Candidate, Evaluation, open_store, sqlite_url
 
 
 def test_width_is_the_search_setting_bounded_by_the_sandbox_slots():

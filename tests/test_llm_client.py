@@ -11,7 +11,7 @@ from archlab.agents.llm.answers import PlanAnswer
 from archlab.agents.llm.client import CallSite, LLMBudgetExceeded, LLMClient, LLMEndpointError, LLMError
 from archlab.agents.llm.config import LLMConfig
 from archlab.agents.llm.prompts import render, template_names
-from archlab.knowledge import agent_log, open_store, sqlite_url
+from archlab.store import agent_log, open_store, sqlite_url
 
 PLAN = {"move": "explore", "parents": [], "hypothesis": "a wider first layer helps", "expected_effect": "+2%"}
 TASK = {"name": "mnist1d", "kind": "classify", "input_shape": [1, 40], "num_outputs": 10, "max_params": 100000,
@@ -69,7 +69,8 @@ def engine(tmp_path):
 
 
 def client(server, engine=None, **cfg) -> LLMClient:
-    cfg = {"base_url": server.url, "timeout_s": 2.0, "max_retries": 2, "validation_retries": 2, **cfg}
+    cfg = {"base_url": server.url, "model": "scripted", "timeout_s": 2.0, "max_retries": 2, "validation_retries": 2,
+           **cfg}
     return LLMClient(LLMConfig(**cfg), api_key=None, engine=engine, run_id="r1")
 
 
@@ -160,19 +161,34 @@ def test_the_token_budget_stops_further_calls(server, engine):
 
 
 def test_settings_cli_overrides_and_the_environment(monkeypatch):
-    from archlab.cli import _llm_overrides
+    from archlab.cli.main import _llm_overrides
     from archlab.errors import ConfigError
-    from archlab.settings import load_config
+    from archlab.run.settings import load_config
 
     assert _llm_overrides("http://h/v1", ["m1", "coder=m2"]) == {"base_url": "http://h/v1", "model": "m1",
                                                                   "coder": {"model": "m2"}}
     with pytest.raises(ConfigError, match="unknown role 'painter'"):
         _llm_overrides(None, ["painter=m"])
     monkeypatch.setenv("OPENAI_BASE_URL", "http://env/v1")
-    monkeypatch.setenv("ARCHLAB_LLM_MODEL", "env-model")
+    monkeypatch.setenv("ARCHLAB_LLM__MODEL", "env-model")
     cfg = load_config(None, {"llm": {"model": "explicit", "critic": {"model": "judge"}}})
     assert cfg.llm.active and cfg.llm.base_url == "http://env/v1"  # the environment fills what is unset
     assert cfg.llm.model_of("planner") == "explicit" and cfg.llm.model_of("critic") == "judge"
+    assert load_config(None).llm.model_of("coder") == "env-model"  # the one variable of llm.model
+    monkeypatch.delenv("ARCHLAB_LLM__MODEL")
+    # No hidden model: an LLM run that names none is refused, naming the setting and the roles without one.
+    with pytest.raises(ConfigError, match=r"llm.model: an LLM run needs a model name and planner, coder, critic"):
+        load_config(None)
+    per_role = {"planner": {"model": "p"}, "coder": {"models": ["c1", "c2"]}, "critic": {"offline": True},
+                "analyst": {"model": "a"}}
+    assert load_config(None, {"llm": per_role}).llm.roles_without_model() == []
+    with pytest.raises(ConfigError, match="llm.critic.model"):
+        load_config(None, {"llm": per_role}).llm.model_of("critic")
+    monkeypatch.setenv("ARCHLAB_LLM_MODEL", "old-name")  # a second variable for the same setting: refused
+    with pytest.raises(ConfigError, match="ARCHLAB_LLM_MODEL is not read: set ARCHLAB_LLM__MODEL"):
+        load_config(None, {"llm": {"model": "explicit"}})
+    monkeypatch.delenv("ARCHLAB_LLM_MODEL")
+    monkeypatch.setenv("ARCHLAB_LLM__MODEL", "env-model")
     assert not load_config(None, {"llm": {"enabled": False}}).llm.active
     monkeypatch.delenv("OPENAI_BASE_URL")
     assert not load_config(None).llm.active  # offline by default
@@ -183,9 +199,9 @@ def test_settings_cli_overrides_and_the_environment(monkeypatch):
 def test_pure_checks_of_answers():
     from archlab.agents.llm.answers import Edit
     from archlab.agents.llm.views import pareto
-    from archlab.agents.llm_coder import apply_edits
-    from archlab.agents.llm_critic import source_key
-    from archlab.agents.llm_planner import to_plan
+    from archlab.agents.roles.coder.llm import apply_edits
+    from archlab.agents.roles.critic.llm import source_key
+    from archlab.agents.roles.planner.llm import to_plan
 
     assert to_plan(PlanAnswer(move="refine", parents=["c1"], hypothesis="widen c1 a bit"), {"c1"}, "s").by == "llm"
     with pytest.raises(ValueError, match="takes 2..2 parents"):

@@ -12,7 +12,8 @@ import pytest
 from llm_server import ScriptedLLM
 from sqlmodel import Session, select
 
-from archlab.knowledge import Evaluation, agent_log, open_store, sqlite_url, store
+from archlab.store import Evaluation, agent_log, open_store, sqlite_url
+from archlab.store import records as store
 
 pytestmark = pytest.mark.slow
 

@@ -12,9 +12,10 @@ import pytest
 from llm_server import ScriptedLLM
 from sqlmodel import Session, select
 
-from archlab.knowledge import Candidate, Evaluation, agent_log, open_store, sqlite_url, store
-from archlab.report import write_report
-from archlab.workspace import Workspace
+from archlab.report.build import write_report
+from archlab.run.workspace import Workspace
+from archlab.store import Candidate, Evaluation, agent_log, open_store, sqlite_url
+from archlab.store import records as store
 
 pytestmark = pytest.mark.slow
 
@@ -93,7 +94,8 @@ def run_script(ws: Path, server: ScriptedLLM, evals: int) -> str:
     cfg.write_text("llm: {timeout_s: 1.0, max_retries: 2, validation_retries: 2, max_revisions: 2,"
                    " price_in: 0.5, price_out: 1.5}\n")
     try:
-        done = archlab(ws, "run", "-c", str(cfg), "--llm-base-url", server.url, "--max-evals", str(evals),
+        done = archlab(ws, "run", "-c", str(cfg), "--llm-base-url", server.url, "--llm-model", "scripted",
+                       "--max-evals", str(evals),
                        "--steps", "30", "--seed", "1", "--budget", "10m", "-v")
     finally:
         server.close()

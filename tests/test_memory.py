@@ -12,16 +12,17 @@ from sqlalchemy import func, text
 from sqlmodel import Session, select
 
 from archlab.errors import ConfigError, StoreError
-from archlab.knowledge import open_store, retrieve, sqlite_url
-from archlab.knowledge.concepts import Concept, ConceptBase, ConceptCreate, ConceptKind, LinkKind
-from archlab.knowledge.embedder import HashingEmbedder
-from archlab.knowledge.evidence import Evidence, EvidenceCreate
-from archlab.knowledge.memory import ConceptMemory
-from archlab.knowledge.paraphrase import decide
-from archlab.knowledge.retrieval_log import LogContext, RetrievalLog
-from archlab.knowledge.retrieve import Filters, mmr
-from archlab.knowledge.seeds import SEED_FILE, ensure_seeded, load_seeds, seed_records
-from archlab.knowledge.transfer import export_lines, import_records, parse_lines
+from archlab.memory import retrieve
+from archlab.memory.concept_memory import ConceptMemory
+from archlab.memory.embedder import HashingEmbedder
+from archlab.memory.paraphrase import decide
+from archlab.memory.retrieve import Filters, mmr
+from archlab.memory.seeds import SEED_FILE, ensure_seeded, load_seeds, seed_records
+from archlab.memory.transfer import export_lines, import_records, parse_lines
+from archlab.store import open_store, sqlite_url
+from archlab.store.concepts import Concept, ConceptBase, ConceptCreate, ConceptKind, LinkKind
+from archlab.store.evidence import Evidence, EvidenceCreate
+from archlab.store.retrieval_log import LogContext, RetrievalLog
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -325,8 +326,8 @@ def test_seeds_are_claims_with_numbers_and_sources(memory):
 
 def test_the_seed_file_is_package_data():
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
-    assert any(fnmatch(SEED_FILE, pattern) for pattern in data["archlab.knowledge"])
-    assert (ROOT / "knowledge" / SEED_FILE).is_file()
+    assert any(fnmatch(SEED_FILE, pattern) for pattern in data["archlab.memory"])
+    assert (ROOT / "src" / "archlab" / "memory" / SEED_FILE).is_file()
 
 
 def test_the_first_use_hook_runs_once_before_the_first_add_or_retrieval(engine):
@@ -343,7 +344,7 @@ def test_the_first_use_hook_runs_once_before_the_first_add_or_retrieval(engine):
 def test_pgvector_finds_what_faiss_finds_on_the_same_store(fresh_pgvector_url):
     engine = open_store(fresh_pgvector_url)
     # Written by a faiss memory (no mirror rows): the pgvector memory mirrors them on first use.
-    from archlab.knowledge.pgvector_index import table_name
+    from archlab.memory.pgvector_index import table_name
 
     faiss_memory = ConceptMemory(engine, HashingEmbedder(), vector_index="faiss")
     faiss_memory.add_many([new(f"{op} blocks with {n} channels improve accuracy ({kind.name})", task=task,
@@ -377,7 +378,7 @@ def test_the_pgvector_mirror_is_no_schema_drift(fresh_pgvector_url):
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
 
-    from archlab.knowledge.pgvector_index import migrated
+    from archlab.store.db import migrated
 
     engine = open_store(fresh_pgvector_url)
     ConceptMemory(engine, HashingEmbedder()).add(new("depthwise convolutions save parameters"))

@@ -10,22 +10,23 @@ import pytest
 from langgraph.runtime import Runtime
 from sqlmodel import Session, select
 
-from archlab.agents.analyst import analyse
 from archlab.agents.config import SearchConfig
 from archlab.agents.context import RunContext
-from archlab.agents.lessons import change, facets
-from archlab.agents.planner import plan
 from archlab.agents.recall import recall
+from archlab.agents.roles.analyst.lessons import change, facets
+from archlab.agents.roles.analyst.offline import analyse
+from archlab.agents.roles.planner.offline import plan
 from archlab.evaluator.config import EvaluationConfig
 from archlab.evaluator.tasks import get_task
-from archlab.knowledge import Candidate, Evaluation, Run, store
-from archlab.knowledge.embedder import HashingEmbedder
-from archlab.knowledge.memory import ConceptMemory
-from archlab.knowledge.retrieval_log import RetrievalLog
-from archlab.report import write_report
+from archlab.memory.concept_memory import ConceptMemory
+from archlab.memory.embedder import HashingEmbedder
+from archlab.report.build import write_report
+from archlab.run.workspace import Workspace
 from archlab.sandbox.base import Limits
 from archlab.spaces import load_space
-from archlab.workspace import Workspace
+from archlab.store import Candidate, Evaluation, Run
+from archlab.store import records as store
+from archlab.store.retrieval_log import RetrievalLog
 
 PARENT = "res[conv(16,k5,s1) bn relu] → gap_head"
 CHILD = "res[conv(16,k5,s1) bn gelu] → gap_head"
@@ -152,7 +153,7 @@ def test_no_memory_means_no_retrieval(ws):
 
 
 def _concept(ws, claim, kind, confidence):
-    from archlab.knowledge.concepts import Concept
+    from archlab.store.concepts import Concept
 
     with Session(ws.engine) as s:
         s.add(Concept(claim=claim, kind=kind, task="mnist1d", space="seq1d", confidence=confidence))
@@ -160,9 +161,9 @@ def _concept(ws, claim, kind, confidence):
 
 
 def test_memory_steers_the_offline_coder_to_the_change_it_rates_best(ws, memory, tmp_path):
-    from archlab.agents.guided import ALTERNATIVES, guided_mutation
-    from archlab.agents.lessons import fails_claim, improves_claim
-    from archlab.knowledge.concepts import ConceptKind
+    from archlab.agents.roles.analyst.lessons import fails_claim, improves_claim
+    from archlab.agents.roles.coder.memory_guided import ALTERNATIVES, guided_mutation
+    from archlab.store.concepts import ConceptKind
 
     ctx = context(ws, memory, "run-guided")
     space = ctx.space

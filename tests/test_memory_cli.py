@@ -5,8 +5,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from archlab.cli import app
-from archlab.knowledge.seeds import seed_records
+from archlab.cli.main import app
+from archlab.memory.seeds import seed_records
 
 
 @pytest.fixture

@@ -4,11 +4,11 @@ import os
 
 import pytest
 
-from archlab.knowledge import open_store, sqlite_url
-from archlab.knowledge.concepts import ConceptCreate, LinkKind
-from archlab.knowledge.embedder import MINILM, make_embedder, minilm_available
-from archlab.knowledge.memory import ConceptMemory
-from archlab.knowledge.seeds import ensure_seeded
+from archlab.memory.concept_memory import ConceptMemory
+from archlab.memory.embedder import MINILM, make_embedder, minilm_available
+from archlab.memory.seeds import ensure_seeded
+from archlab.store import open_store, sqlite_url
+from archlab.store.concepts import ConceptCreate, LinkKind
 
 pytestmark = pytest.mark.embed
 

@@ -7,14 +7,15 @@ import pytest
 from llm_server import ScriptedLLM
 from sqlmodel import Session
 
-from archlab.agents.critic import candidate_id
 from archlab.agents.llm.answers import PlanAnswer
 from archlab.agents.llm.calls import CallSite
 from archlab.agents.llm.client import LLMClient
 from archlab.agents.llm.config import LLMConfig
-from archlab.agents.model_bandit import ModelBandit, arm_stats
-from archlab.knowledge import Candidate, Run, agent_log, open_store, sqlite_url, store
-from archlab.llm_report import llm_section
+from archlab.agents.llm.model_bandit import ModelBandit, arm_stats
+from archlab.agents.roles.critic.offline import candidate_id
+from archlab.report.llm import llm_section
+from archlab.store import Candidate, Run, agent_log, open_store, sqlite_url
+from archlab.store import records as store
 
 RUN = "r1"
 
@@ -96,7 +97,8 @@ def test_the_client_sends_records_and_prices_the_chosen_model(engine):
     server = ScriptedLLM().add("PLAN PLEASE", plan)
     config = LLMConfig(base_url=server.url, coder={"models": ["m-cheap", "m-dear", "m-cheap"]},
                        prices={"m-dear": {"price_in": 10.0, "price_out": 30.0}})
-    assert config.models_of("coder") == ["m-cheap", "m-dear"] and config.models_of("planner") == ["gpt-4o-mini"]
+    assert config.models_of("coder") == ["m-cheap", "m-dear"]
+    assert config.roles_without_model() == ["planner", "critic", "analyst"]  # no hidden default model
     record(engine, 0, "m-cheap", status="evaluated", delta=0.1)  # m-dear is untried: it goes next
     client = LLMClient(config, api_key=None, engine=engine, run_id=RUN,
                        choose_model=ModelBandit(engine, RUN, config).choose)

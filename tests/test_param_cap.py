@@ -11,17 +11,18 @@ import pytest
 from langgraph.runtime import Runtime
 from sqlmodel import Session
 
-from archlab.agents.coder import code
 from archlab.agents.config import SearchConfig
 from archlab.agents.context import RunContext
 from archlab.agents.param_cap import DRAWS, MIN_BUILT, capped_draw, estimate
-from archlab.agents.planner import plan
+from archlab.agents.roles.coder.offline import code
+from archlab.agents.roles.planner.offline import plan
 from archlab.evaluator.config import EvaluationConfig
 from archlab.evaluator.tasks import get_task
-from archlab.knowledge import Candidate, Run, store
+from archlab.run.workspace import Workspace
 from archlab.sandbox.base import Limits
 from archlab.spaces import load_space
-from archlab.workspace import Workspace
+from archlab.store import Candidate, Run
+from archlab.store import records as store
 
 SPACE = load_space("seq1d")
 TASK = get_task("mnist1d")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from archlab.knowledge import Candidate, Evaluation, Run, open_store
+from archlab.store import Candidate, Evaluation, Run, open_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.ray]
 
@@ -65,9 +65,9 @@ def test_three_concurrent_runs_on_one_postgres(tmp_path, fresh_postgres_url, ray
 def test_a_run_on_a_pgvector_store_keeps_its_memory_in_the_server(tmp_path, fresh_pgvector_url) -> None:
     from sqlalchemy import func, text
 
-    from archlab.knowledge.concepts import Concept
-    from archlab.knowledge.pgvector_index import table_name
-    from archlab.knowledge.retrieval_log import RetrievalLog
+    from archlab.memory.pgvector_index import table_name
+    from archlab.store.concepts import Concept
+    from archlab.store.retrieval_log import RetrievalLog
 
     env = {**os.environ, "ARCHLAB_WORKSPACE": str(tmp_path / "ws"), "ARCHLAB_DATABASE_URL": fresh_pgvector_url,
            "ARCHLAB_EMBEDDER": "hashing", "ARCHLAB_VECTOR_INDEX": "pgvector"}

@@ -11,8 +11,9 @@ from sqlalchemy import create_engine, inspect, text
 from sqlmodel import Session, SQLModel
 
 from archlab.errors import StoreError
-from archlab.knowledge import Run, open_store, store
-from archlab.knowledge.db import alembic_config
+from archlab.store import Run, open_store
+from archlab.store import records as store
+from archlab.store.db import alembic_config
 
 
 def revision(engine) -> str | None:
@@ -30,7 +31,7 @@ def test_the_migrations_build_exactly_the_models(store_url) -> None:
     with engine.connect() as conn:
         drift = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata)
     engine.dispose()
-    # Not empty: a model changed without a revision. `python -m archlab.knowledge.migrations "what changed"`.
+    # Not empty: a model changed without a revision. `python -m archlab.store.migrations "what changed"`.
     assert drift == []
 
 
@@ -67,9 +68,9 @@ def test_an_unreachable_server_is_a_store_error_without_the_password(postgres_ur
 def test_runs_starting_at_once_seed_the_memory_once(store_url) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from archlab.knowledge.embedder import make_embedder
-    from archlab.knowledge.memory import ConceptMemory
-    from archlab.knowledge.seeds import ensure_seeded, seed_records
+    from archlab.memory.concept_memory import ConceptMemory
+    from archlab.memory.embedder import make_embedder
+    from archlab.memory.seeds import ensure_seeded, seed_records
 
     engines = [open_store(store_url) for _ in range(3)]
     memories = [ConceptMemory(engine, make_embedder("hashing")) for engine in engines]

@@ -15,9 +15,9 @@ from hostile import host_processes_mentioning
 
 from archlab.errors import SandboxError
 from archlab.evaluator.tasks import get_task
+from archlab.run.settings import load_config
 from archlab.sandbox import Job, JobResult, JobStatus, Limits, make_sandbox
 from archlab.sandbox.base import RayOptions
-from archlab.settings import load_config
 
 pytestmark = pytest.mark.ray
 

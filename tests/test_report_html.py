@@ -11,10 +11,10 @@ import pytest
 from report_run import EVIL, LLM_CHILD, MUTANT, REJECTED, RUN, SAMPLE, workspace
 from typer.testing import CliRunner
 
-from archlab.cli import app
-from archlab.report import write_report_files
-from archlab.report_data import SECTIONS
-from archlab.run_view import lineage, load_run_view
+from archlab.cli.main import app
+from archlab.report.build import write_report_files
+from archlab.report.data import SECTIONS
+from archlab.report.run_view import lineage, load_run_view
 
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 
@@ -159,8 +159,9 @@ def test_report_command_prints_both_paths_and_rejects_an_unknown_run(report, mon
 def test_report_of_a_run_with_nothing_trained(tmp_path):
     from sqlmodel import Session
 
-    from archlab.knowledge import Run, store
-    from archlab.workspace import Workspace
+    from archlab.run.workspace import Workspace
+    from archlab.store import Run
+    from archlab.store import records as store
 
     ws = Workspace(root=tmp_path / "ws")
     with Session(ws.engine) as s:
@@ -173,7 +174,7 @@ def test_report_of_a_run_with_nothing_trained(tmp_path):
 
 
 def test_markdown_sections_render_tables_and_never_pass_markup_through():
-    from archlab.mdhtml import markdown_html
+    from archlab.report.mdhtml import markdown_html
 
     html = str(markdown_html("## Roles\n\n| role | note |\n|---|---|\n| planner | a \\| b <script>x()</script> |\n\n"
                              "- **bold** and `code`\n\n[click](javascript:alert(1)) <img src=x onerror=y>"))

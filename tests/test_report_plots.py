@@ -10,7 +10,7 @@ import pytest
 from archlab.evaluator.graph import MAX_NODES, model_graph
 from archlab.evaluator.stages import run_stage
 from archlab.evaluator.task import TaskSpec
-from archlab.plots import bars_svg, graph_svg, line_svg, pareto_front, scatter_svg
+from archlab.report.plots import bars_svg, graph_svg, line_svg, pareto_front, scatter_svg
 
 EVIL = "<script>alert(1)</script>"
 NS = "{http://www.w3.org/2000/svg}"

@@ -10,12 +10,13 @@ import pytest
 from sqlmodel import Session, func, select
 from typer.testing import CliRunner
 
-from archlab.cli import app
-from archlab.knowledge import Candidate, Evaluation, Run, store
-from archlab.oneoff import evaluate_file
-from archlab.reproduce import SCORE_TOL, compare, describe
-from archlab.settings import load_config
-from archlab.workspace import Workspace
+from archlab.cli.main import app
+from archlab.run.oneoff import evaluate_file
+from archlab.run.reproduce import SCORE_TOL, compare, describe
+from archlab.run.settings import load_config
+from archlab.run.workspace import Workspace
+from archlab.store import Candidate, Evaluation, Run
+from archlab.store import records as store
 
 STEPS = 20
 TINY = """

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from archlab.errors import ConfigError
-from archlab.settings import load_config, parse_duration
+from archlab.run.settings import load_config, parse_duration
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -10,7 +10,8 @@ from llm_server import ScriptedLLM
 from sqlmodel import Session
 
 from archlab.agents.grammar_intake import load_workspace_space
-from archlab.knowledge import agent_log, open_store, sqlite_url, store
+from archlab.store import agent_log, open_store, sqlite_url
+from archlab.store import records as store
 
 pytestmark = pytest.mark.slow
 
@@ -48,6 +49,7 @@ def test_offline_evolution_explores_the_llms_new_space(tmp_path):
     server = script()
     try:
         done = subprocess.run([sys.executable, "-m", "archlab", "run", "-c", str(cfg), "--llm-base-url", server.url,
+                               "--llm-model", "scripted",
                                "--max-evals", "5", "--steps", "20", "--seed", "4", "--budget", "10m"], env=env,
                               capture_output=True, text=True, timeout=600)
     finally:

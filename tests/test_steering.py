@@ -11,13 +11,14 @@ from types import SimpleNamespace
 import pytest
 from sqlmodel import Session, select
 
-from archlab import control
-from archlab.agents.critic import vetoed_direction
+from archlab.agents.roles.critic.offline import vetoed_direction
 from archlab.errors import ConfigError
-from archlab.knowledge import Candidate, Evaluation, Run, open_store, sqlite_url, store
-from archlab.knowledge.agent_log import Idea
-from archlab.knowledge.steering import SteerAction, request, settle
-from archlab.workspace import Workspace
+from archlab.run import control
+from archlab.run.workspace import Workspace
+from archlab.store import Candidate, Evaluation, Run, open_store, sqlite_url
+from archlab.store import records as store
+from archlab.store.agent_log import Idea
+from archlab.store.steering import SteerAction, request, settle
 
 DRAFT = """
 from torch import nn
@@ -33,7 +34,7 @@ def build_model(task):
 @pytest.fixture
 def ws(tmp_path, monkeypatch) -> Workspace:
     monkeypatch.setenv("ARCHLAB_WORKSPACE", str(tmp_path / "ws"))
-    from archlab.settings import Environment
+    from archlab.run.settings import Environment
 
     workspace = Workspace.from_env(Environment())
     with Session(workspace.engine) as session:
@@ -107,7 +108,7 @@ def test_vetoed_direction_matches_summary_or_rationale(ws):
 def test_cli_steering_errors_exit_2(ws):
     from typer.testing import CliRunner
 
-    from archlab.cli import app
+    from archlab.cli.main import app
 
     for args, message in [(["pause", "r1"], "nothing to pause"), (["budget", "r1", "+later"], "budget"),
                           (["veto", "r1"], "exactly one of"), (["history", "r9"], "no run")]:

@@ -2,7 +2,8 @@ import pytest
 from sqlmodel import Session
 
 from archlab.errors import StoreError
-from archlab.knowledge import Candidate, Evaluation, Run, open_store, sqlite_url, store
+from archlab.store import Candidate, Evaluation, Run, open_store, sqlite_url
+from archlab.store import records as store
 
 
 @pytest.fixture

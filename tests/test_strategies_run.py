@@ -8,18 +8,19 @@ import types
 
 import pytest
 
-from archlab.agents.coder import code
 from archlab.agents.config import SearchConfig
 from archlab.agents.context import RunContext
-from archlab.agents.strategy_step import run_history, strategy_plan
+from archlab.agents.roles.coder.offline import code
+from archlab.agents.strategies.step import run_history, strategy_plan
 from archlab.errors import ConfigError
 from archlab.evaluator.config import EvaluationConfig
 from archlab.evaluator.tasks import get_task
-from archlab.knowledge import Candidate, Evaluation, Run, open_store, sqlite_url, store
+from archlab.run.settings import load_config
 from archlab.sandbox.base import Limits
-from archlab.settings import load_config
 from archlab.spaces import load_space
 from archlab.spaces.nb201 import from_arch_string, tree_to_cell
+from archlab.store import Candidate, Evaluation, Run, open_store, sqlite_url
+from archlab.store import records as store
 
 CELLS = {  # (cell, validation accuracy)
     "c1": ("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|", 0.91),

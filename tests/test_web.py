@@ -13,14 +13,15 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from archlab.errors import ConfigError
-from archlab.knowledge import Candidate, Evaluation, Run, store
-from archlab.knowledge.agent_log import Idea
-from archlab.knowledge.evidence import EvidenceCreate
-from archlab.knowledge.grammars import GrammarRecord, add_grammar
-from archlab.knowledge.steering import history
+from archlab.run.workspace import Workspace
+from archlab.store import Candidate, Evaluation, Run
+from archlab.store import records as store
+from archlab.store.agent_log import Idea
+from archlab.store.evidence import EvidenceCreate
+from archlab.store.grammars import GrammarRecord, add_grammar
+from archlab.store.steering import history
 from archlab.web import create_app
 from archlab.web.auth import check_bind
-from archlab.workspace import Workspace
 
 XSS = "<script>alert(1)</script>"
 LOCAL = "http://127.0.0.1"
@@ -244,7 +245,7 @@ def test_bind_rules():
 
 
 def test_serve_refuses_a_public_bind_without_token(ws, monkeypatch):
-    from archlab.cli import app
+    from archlab.cli.main import app
 
     monkeypatch.setenv("ARCHLAB_WORKSPACE", str(ws.root))
     monkeypatch.delenv("ARCHLAB_WEB_TOKEN", raising=False)

@@ -19,8 +19,8 @@ import pytest
 from conftest import unavailable
 from sqlmodel import Session
 
+from archlab.run.workspace import Workspace
 from archlab.web import create_app
-from archlab.workspace import Workspace
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
@@ -211,7 +211,7 @@ def _token_server_refuses_changes_without_it(browser, ws: Workspace, run_id: str
 
 
 def _actions(ws: Workspace, run_id: str):
-    from archlab.knowledge.steering import history
+    from archlab.store.steering import history
 
     with Session(ws.engine) as s:
         return list(history(session=s, run_id=run_id))

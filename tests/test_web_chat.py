@@ -13,11 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from archlab.knowledge import Candidate, Evaluation, Run, store
-from archlab.knowledge.chat_log import list_sessions, messages
-from archlab.knowledge.steering import history
+from archlab.run.workspace import Workspace
+from archlab.store import Candidate, Evaluation, Run
+from archlab.store import records as store
+from archlab.store.chat_log import list_sessions, messages
+from archlab.store.steering import history
 from archlab.web import create_app
-from archlab.workspace import Workspace
 
 XSS = "<script>alert(1)</script>"
 LOCAL = "http://127.0.0.1"

@@ -1,3 +1,0 @@
-from archlab.cli import app
-
-app()

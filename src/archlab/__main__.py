@@ -1,0 +1,3 @@
+from archlab.cli.main import app
+
+app()

@@ -1,0 +1,1 @@
+"""Evaluation inside a run: the evaluate node, stages through the sandbox, the cascade, candidates in flight."""

@@ -1,0 +1,1 @@
+"""The analyst role: `offline.py` (no LLM) and `llm.py` (an OpenAI-compatible endpoint)."""

@@ -1,0 +1,85 @@
+"""Everything the run report shows, gathered once and rendered twice (report_html, report_md), so the
+HTML report and its Markdown twin have the same sections in the same order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import yaml
+
+from archlab.report.cards import Card, make_cards
+from archlab.report.figures import Figure, pareto_figures, progress_figures, rank_figure
+from archlab.report.rank import rank_rows, rank_section
+from archlab.report.run_view import LineageNode, RunView, lineage
+from archlab.report.summary import Summary, summarise
+from archlab.store import Candidate, Evaluation
+
+TOP = 10  # leaderboard rows
+LINEAGE_TOP = 5
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: str
+
+
+SECTIONS = (Section("summary", "Morning summary"), Section("leaderboard", "Leaderboard"),
+            Section("pareto", "Pareto fronts"), Section("progress", "Best so far"),
+            Section("rank-fidelity", "Rank fidelity"), Section("lineage", "Lineage of the best candidates"),
+            Section("cards", "Notable architectures"), Section("failures", "Failed and rejected candidates"),
+            Section("llm", "LLM roles"), Section("memory", "Concept memory"), Section("config", "Resolved config"))
+
+
+@dataclass(frozen=True)
+class Report:
+    view: RunView
+    summary: Summary
+    board: list[tuple[int, Candidate, Evaluation]]
+    pareto: list[Figure]
+    progress: list[Figure]
+    rank: Figure | None
+    rank_table: str | None  # Markdown (rank_report), shown under the rank figure
+    lineage: list[LineageNode]
+    cards: list[Card]
+    failures: list[tuple[Candidate, str]]  # candidate, the status of the stage that stopped it
+    llm: str | None  # Markdown (llm_report); None: no LLM call or note in this run
+    memory: str  # Markdown (memory_report)
+    config: str  # YAML
+    sections: tuple[Section, ...] = SECTIONS
+
+    @property
+    def carded(self) -> set[str]:
+        """Ids of the candidates that have a card."""
+        return {c.candidate.id for c in self.cards}
+
+    @property
+    def figures(self) -> list[Figure]:
+        return [*self.pareto, *self.progress, *([self.rank] if self.rank else [])]
+
+
+def build_report(view: RunView, *, llm: str | None, memory: str) -> Report:
+    rows = rank_rows(view.run, view.evaluations)
+    table = rank_section(view.run, view.evaluations)
+    return Report(view=view, summary=summarise(view),
+                  board=[(r, c, e) for r, (c, e) in enumerate(view.leaderboard[:TOP], start=1)],
+                  pareto=pareto_figures(view), progress=progress_figures(view),
+                  rank=rank_figure(rows) if rows else None,
+                  rank_table=table.split("\n", 2)[2] if table else None,  # its own heading dropped
+                  lineage=lineage(view, LINEAGE_TOP), cards=make_cards(view), failures=failures(view),
+                  llm=_body(llm), memory=_body(memory) or "",
+                  config=yaml.safe_dump(view.run.config, sort_keys=False).rstrip())
+
+
+def failures(view: RunView) -> list[tuple[Candidate, str]]:
+    status = {(e.candidate_id, e.stage): e.status for e in view.evaluations}
+    return [(c, status.get((c.id, "train")) or status.get((c.id, "build")) or "not run")
+            for c in view.candidates if c.status in ("failed", "rejected")]
+
+
+def _body(markdown: str | None) -> str | None:
+    """A section's Markdown without its own `## ` heading (the report gives every section its heading)."""
+    if not markdown:
+        return None
+    head, _, rest = markdown.partition("\n")
+    return rest.strip() if head.startswith("## ") else markdown

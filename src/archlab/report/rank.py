@@ -1,0 +1,59 @@
+"""Rank fidelity of a run: how well each stage of the cascade ranked candidates as the next stage did.
+
+Computed from the run's stored evaluations (evaluator.rank), written beside the run as
+`rank_fidelity.json` when the run ends or is reported, and rendered as a section of the report.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from archlab.errors import ConfigError
+from archlab.evaluator.rank import rank_fidelity, stage_scores
+from archlab.evaluator.tasks import get_task
+from archlab.run.workspace import Workspace
+from archlab.store import Evaluation, Run
+from archlab.store import records as store
+
+
+def rank_rows(run: Run, evaluations: Sequence[Evaluation]) -> list[dict[str, Any]]:
+    try:
+        task = get_task(run.task)
+    except ConfigError:
+        return []  # a task this version no longer knows: nothing to rank by
+    return rank_fidelity(stage_scores(evaluations, task.score_of))
+
+
+def save_rank_fidelity(ws: Workspace, run_id: str) -> Path | None:
+    with Session(ws.engine) as session:
+        run = store.get_run(session=session, run_id=run_id)
+        evaluations = store.run_evaluations(session=session, run_id=run_id)
+    if run is None:
+        return None
+    path = ws.run_dir(run_id) / "rank_fidelity.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"run": run_id, "task": run.task, "pairs": rank_rows(run, evaluations)}, indent=2))
+    return path
+
+
+def rank_section(run: Run, evaluations: Sequence[Evaluation]) -> str | None:
+    rows = rank_rows(run, evaluations)
+    if not rows:
+        return None
+    lines = ["## Rank fidelity", "", "How each stage ranked the candidates it shares with the next stage "
+             "(Kendall tau, Spearman rho).", "", "| stage | next stage | candidates | Kendall | Spearman |",
+             "|---|---|---:|---:|---:|"]
+    for row in rows:
+        lines.append(f"| {row['from']} | {row['to']} | {row['candidates']} | {_num(row['kendall'])} | "
+                     f"{_num(row['spearman'])} |")
+    return "\n".join(lines)
+
+
+def _num(value: float) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{value:+.3f}"
