@@ -6,6 +6,7 @@ from archlab.agents.config import SearchConfig
 from archlab.agents.graph import after_critic, after_plan
 from archlab.agents.roles.analyst.offline import compare
 from archlab.agents.roles.planner.offline import choose_plan, expected_step_s
+from archlab.agents.state import Verdict
 
 
 def test_explores_while_population_is_small():
@@ -31,9 +32,8 @@ def test_tournament_is_not_always_the_global_best():
 def test_routers():
     assert after_plan({"done": True}) == END
     assert after_plan({"done": False}) == "coder"
-    assert after_critic({"verdict": {"decision": "accept"}}) == "evaluate"
-    assert after_critic({"verdict": {"decision": "reject"}}) == "planner"
-    assert after_critic({"verdict": {"decision": "revise"}}) == "coder"
+    for decision, route in (("accept", "evaluate"), ("reject", "planner"), ("revise", "coder")):
+        assert after_critic({"verdict": Verdict(decision=decision, candidate_id="c1")}) == route
 
 
 def test_analyst_compares_with_the_best_parent():

@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 from test_e2e_run import archlab, kill_after_training, train_evals
 
 from archlab.agents.evaluation.inflight import Pipeline, advance, each_finished, width
+from archlab.agents.state import verdict_of
 from archlab.store import Candidate, Evaluation, open_store, sqlite_url
 
 
@@ -72,8 +73,8 @@ def test_the_analyst_reads_every_finished_candidate_and_ends_the_step_once():
     seen = []
 
     def node(state, runtime):
-        seen.append(state["verdict"]["candidate_id"])
-        return {"step": state["step"] + 1, "insights": [{"candidate_id": state["verdict"]["candidate_id"]}]}
+        seen.append(verdict_of(state).candidate_id)  # a model, or an old checkpoint's dict
+        return {"step": state["step"] + 1, "insights": [{"candidate_id": verdict_of(state).candidate_id}]}
 
     analyst = each_finished(node)
     update = analyst({"step": 7, "finished": ["a", "b"], "pending": ["c"]}, None)

@@ -66,7 +66,7 @@ def trained(ws, run_id, cid, summary, val, parents=(), status="ok"):
 def analysed(ctx, child_id, step=1):
     update = analyse({"verdict": {"decision": "accept", "candidate_id": child_id}, "step": step},
                      Runtime(context=ctx))
-    return update["insight"]["concepts"]
+    return update["insight"].concepts
 
 
 def test_the_summary_difference_names_the_change():
@@ -129,13 +129,13 @@ def test_planner_and_critic_retrieve_concepts_from_an_earlier_run_and_log_them(w
     ctx_b = context(ws, ConceptMemory(ws.engine, HashingEmbedder()), "run-b")
     trained(ws, "run-b", "b1", PARENT, 0.71)
     update = plan({"step": 5, "attempt": 0}, Runtime(context=ctx_b))
-    assert update["plan"]["move"] == "refine" and learned in update["plan"]["concepts"]
+    assert update["plan"].move == "refine" and learned in update["plan"].concepts
     critic = recall(ctx_b, {"step": 5, "attempt": 0}, agent="critic", query=f"pitfalls of {CHILD}")
     assert learned in critic
     with Session(ws.engine) as s:
         logs = s.exec(select(RetrievalLog).where(RetrievalLog.run_id == "run-b")).all()
     assert [(x.agent, x.step, x.attempt) for x in logs] == [("planner", 5, 0), ("critic", 5, 0)]
-    assert logs[0].concept_ids == update["plan"]["concepts"]
+    assert logs[0].concept_ids == update["plan"].concepts
     assert logs[0].filters == {"task": "mnist1d", "space": "seq1d"}
 
     report = write_report(ws, "run-b").read_text()

@@ -105,7 +105,7 @@ def test_the_coder_says_what_it_skipped(tmp_path, built):
     for step in range(6):
         state = {"step": step, "attempt": 0,
                  "plan": {"move": "explore", "hypothesis": "a fresh sample", "space": "seq1d"}}
-        rationales.append(code(state, Runtime(context=ctx))["proposal"]["rationale"])
+        rationales.append(code(state, Runtime(context=ctx))["proposal"].rationale)
     assert any("skipped as likely above the 5,209-parameter cap" in r for r in rationales), rationales
 
 
@@ -114,7 +114,7 @@ def test_a_strategy_is_asked_again_with_its_oversize_suggestions_told_as_rejecte
     hypotheses, fits = [], []
     for step in range(12):
         chosen = plan({"step": step, "attempt": 0}, Runtime(context=ctx))["plan"]
-        hypotheses.append(chosen["hypothesis"])
-        fits.append(params_of(SPACE.load_tree(chosen["derivation"])) <= CAP)
+        hypotheses.append(chosen.hypothesis)
+        fits.append(params_of(SPACE.load_tree(chosen.derivation)) <= CAP)
     skipped = [h for h in hypotheses if "skipped as likely above the 5,209-parameter cap" in h]
     assert skipped and sum(fits) >= 6, (sum(fits), hypotheses)  # random draws alone fit one time in five

@@ -69,8 +69,8 @@ def test_local_search_plans_a_neighbour_of_the_incumbent_and_the_coder_compiles_
     assert sum(a != b for a, b in zip(best, chosen, strict=True)) == 1
     update = code({"plan": plan.model_dump(), "step": 1, "attempt": 0}, types.SimpleNamespace(context=ctx))
     proposal = update["proposal"]
-    assert proposal["derivation"] == plan.derivation and proposal["origin"] == "mutate"
-    assert proposal["parents"] == ["c1"] and "strategy local" in proposal["rationale"]
+    assert proposal.derivation == plan.derivation and proposal.origin == "mutate"
+    assert proposal.parents == ["c1"] and "strategy local" in proposal.rationale
 
 
 @pytest.mark.parametrize("name", ["random", "evolution", "bananas", "pareto"])

@@ -15,7 +15,8 @@ class SearchConfig(BaseModel):
     explore_prob: float = Field(default=0.1, ge=0, le=1, description="chance of a fresh sample later on")
     max_attempts: int = Field(default=25, ge=1, description="rejected proposals in a row before giving up")
     memory_guided: bool = Field(default=True, description="the offline coder picks, among a few mutations of "
-                                "the parent, the one whose change the concept memory rates best (agents/guided.py)")
+                                "the parent, the one whose change the concept memory rates best "
+                                "(agents/roles/coder/memory_guided.py)")
     in_flight: int = Field(default=1, ge=1, le=256, description="candidates training while the next are "
                            "proposed (at most sandbox.slots); 1: propose, train, analyse, one at a time")
     # Which strategy chooses the next candidate (agents/strategies/); "tournament" is the planner's own

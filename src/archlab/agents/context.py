@@ -40,7 +40,7 @@ class RunContext:
     paused_s: float = 0.0  # time this process held the run paused (steering); not spent
     memory: ConceptMemory | None = None  # the workspace's concept memory; None for a one-off eval
     llm: LLMClient | None = None  # the LLM roles' client; None: every role in its offline form
-    pipeline: Pipeline | None = None  # candidates in flight (agents/inflight.py); None: one at a time
+    pipeline: Pipeline | None = None  # candidates in flight (agents/evaluation/inflight.py); None: one at a time
     started: float = field(default_factory=time.monotonic)
     _data: TaskData | None = None
 

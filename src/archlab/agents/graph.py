@@ -20,7 +20,7 @@ from archlab.agents.roles.critic.llm import llm_critique
 from archlab.agents.roles.critic.offline import critique
 from archlab.agents.roles.planner.llm import llm_plan
 from archlab.agents.roles.planner.offline import plan
-from archlab.agents.state import DiscoveryState
+from archlab.agents.state import DiscoveryState, plan_of, verdict_of
 from archlab.agents.steer import steer
 
 
@@ -33,13 +33,15 @@ def after_plan(state: DiscoveryState) -> Literal["coder", "evaluate", "__end__"]
 def after_steer(state: DiscoveryState) -> Literal["planner", "critic", "evaluate", "__end__"]:
     if state.get("done"):
         return "evaluate" if state.get("pending") else END
-    drafted = (state.get("plan") or {}).get("move") == "draft" and state.get("verdict") is None
+    plan = plan_of(state)
+    drafted = plan is not None and plan.move == "draft" and state.get("verdict") is None
     return "critic" if drafted else "planner"
 
 
 def after_critic(state: DiscoveryState) -> Literal["evaluate", "coder", "planner"]:
-    decision = (state.get("verdict") or {}).get("decision")
-    if decision == "revise" and (state.get("plan") or {}).get("move") == "draft":
+    verdict, plan = verdict_of(state), plan_of(state)
+    decision = verdict.decision if verdict else None
+    if decision == "revise" and plan is not None and plan.move == "draft":
         return "planner"  # a person's draft is theirs to revise; the critic's reason is in its history
     return {"accept": "evaluate", "revise": "coder"}.get(decision, "planner")
 

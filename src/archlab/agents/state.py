@@ -1,13 +1,15 @@
 """The typed hand-offs between roles, and the graph state that carries them.
 
-State values are plain dicts (model_dump) so the checkpointer stores them without custom serde;
-each node re-validates the model it reads.
+The hand-offs travel in the state as the pydantic models themselves. The checkpointer stores them through
+`serializer()`, which reconstructs exactly these types and no others. A checkpoint written before the state was
+typed holds them as plain dicts: the readers below (`plan_of`, ...) take either form, so an old run resumes.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal, TypedDict
 
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from pydantic import BaseModel, Field
 
 
@@ -64,15 +66,43 @@ class DiscoveryState(TypedDict, total=False):
     run_id: str
     step: int  # one step ends with one candidate evaluated (or the run stopping)
     attempt: int  # proposals made within this step; rejections increase it
-    plan: dict | None
-    proposal: dict | None
-    verdict: dict | None
-    insight: dict | None
-    insights: list[dict]  # the LLM analyst's, beside the offline comparison in `insight`
+    plan: Plan | None
+    proposal: Proposal | None
+    verdict: Verdict | None
+    insight: Insight | None
+    insights: list[Insight]  # the LLM analyst's, beside the offline comparison in `insight`
     revisions: int  # times the current proposal went back to the coder (repair or revise)
     done: bool
     stopped: bool  # a person stopped the run (steering)
     space_phase: dict | None  # offline evolution in a new space the LLM proposed (agents/space_phase.py)
-    pending: list[str]  # accepted candidates still training (candidates in flight, agents/inflight.py)
+    pending: list[str]  # accepted candidates still training (candidates in flight, agents/evaluation/inflight.py)
     finished: list[str] | None  # candidates whose training just ended, for the analyst
     stop_reason: str | None
+
+
+HANDOFFS = (Plan, Proposal, Verdict, Insight)
+
+
+def serializer() -> JsonPlusSerializer:
+    """The checkpointer's serde: msgpack, reconstructing the hand-off models and refusing any other class."""
+    return JsonPlusSerializer(allowed_msgpack_modules=HANDOFFS)
+
+
+def plan_of(state: DiscoveryState) -> Plan | None:
+    value = state.get("plan")
+    return None if value is None else Plan.model_validate(value)
+
+
+def proposal_of(state: DiscoveryState) -> Proposal | None:
+    value = state.get("proposal")
+    return None if value is None else Proposal.model_validate(value)
+
+
+def verdict_of(state: DiscoveryState) -> Verdict | None:
+    value = state.get("verdict")
+    return None if value is None else Verdict.model_validate(value)
+
+
+def insight_of(state: DiscoveryState) -> Insight | None:
+    value = state.get("insight")
+    return None if value is None else Insight.model_validate(value)

@@ -1,6 +1,6 @@
 """The steering node: before each step, apply what a person asked of the running search.
 
-Requests (knowledge/steering.py) come from the CLI, the web app or a chat. Each is settled on its row
+Requests (store/steering.py) come from the CLI, the web app or a chat. Each is settled on its row
 (applied or refused, with a note and the step), so the table is the run's steering history. A pause
 holds the run here, between steps, until a resume or a stop; its time does not count against the budget.
 """
@@ -113,8 +113,8 @@ def _idea(ctx, action, update, paused_at):
 
 def _draft(ctx, action, update, paused_at):
     proposal = draft_proposal(ctx, action.payload)
-    update.update(plan=Plan(move="draft", space=ctx.space.name, hypothesis=proposal.rationale).model_dump(),
-                  proposal=proposal.model_dump(), verdict=None)
+    update.update(plan=Plan(move="draft", space=ctx.space.name, hypothesis=proposal.rationale),
+                  proposal=proposal, verdict=None)
     return "applied", f"proposed to the critic as a {action.origin} draft", paused_at
 
 

@@ -5,7 +5,7 @@
     plots/          every plot and model diagram as an SVG file
     repro/<cand>/   a reproduction bundle per notable candidate (repro_bundle)
 
-Sections: report_data.SECTIONS. The report never imports or runs a candidate: its diagram comes from the
+Sections: data.SECTIONS. The report never imports or runs a candidate: its diagram comes from the
 graph the sandboxed build stage stored.
 """
 

@@ -1,4 +1,4 @@
-"""Everything the run report shows, gathered once and rendered twice (report_html, report_md), so the
+"""Everything the run report shows, gathered once and rendered twice (html, markdown), so the
 HTML report and its Markdown twin have the same sections in the same order."""
 
 from __future__ import annotations
@@ -39,12 +39,12 @@ class Report:
     pareto: list[Figure]
     progress: list[Figure]
     rank: Figure | None
-    rank_table: str | None  # Markdown (rank_report), shown under the rank figure
+    rank_table: str | None  # Markdown (rank), shown under the rank figure
     lineage: list[LineageNode]
     cards: list[Card]
     failures: list[tuple[Candidate, str]]  # candidate, the status of the stage that stopped it
-    llm: str | None  # Markdown (llm_report); None: no LLM call or note in this run
-    memory: str  # Markdown (memory_report)
+    llm: str | None  # Markdown (llm); None: no LLM call or note in this run
+    memory: str  # Markdown (memory)
     config: str  # YAML
     sections: tuple[Section, ...] = SECTIONS
 

@@ -74,7 +74,7 @@ def _usage(calls, trained: int) -> str:
 
 
 def _model_choice(session: Session, run_id: str, calls) -> list[str]:
-    """Where a role had several models, what its bandit saw of each (agents/model_bandit.py)."""
+    """Where a role had several models, what its bandit saw of each (agents/llm/model_bandit.py)."""
     from archlab.agents.llm.model_bandit import arm_stats
 
     rows = []

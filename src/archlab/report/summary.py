@@ -1,5 +1,5 @@
 """The report's morning summary, computed from a RunView: what was tried, what worked, what was learned,
-what it cost, and what the system would try next (report_next)."""
+what it cost, and what the system would try next (next_steps)."""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ from archlab.agents.context import RunContext
 from archlab.agents.evaluation.inflight import Pipeline, width
 from archlab.agents.grammar_intake import load_workspace_space
 from archlab.agents.graph import build_graph
+from archlab.agents.state import serializer
 from archlab.errors import ConfigError, InfraError
 from archlab.evaluator.tasks import Task, get_task
 from archlab.memory.concept_memory import ConceptMemory
@@ -161,7 +162,7 @@ def checkpointer(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, check_same_thread=False)
     try:
-        yield SqliteSaver(conn)
+        yield SqliteSaver(conn, serde=serializer())
     finally:
         conn.close()
 

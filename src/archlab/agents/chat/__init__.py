@@ -9,7 +9,7 @@ Every message retrieves concepts and past candidates of the task (their ids are 
 architecture — with the LLM through structured output (assistant.py), else offline from the space
 (offline.py) — and has the critic review it before any compute (review.py). Commands: /try, /save TEXT,
 /queue [RUN], /draft, /help, /quit (commands.py). Every message and the turn's data are stored as
-ChatMessage rows (knowledge/chat_log.py), so a session resumes from the store.
+ChatMessage rows (store/chat_log.py), so a session resumes from the store.
 
 The shell builds the engine from a workspace: `archlab.run.chat.open_chat` (also the web app's entry).
 """

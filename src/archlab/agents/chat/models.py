@@ -19,7 +19,7 @@ class Draft(BaseModel):
     by: Literal["offline", "llm"] = "offline"
 
     def payload(self) -> dict[str, Any]:
-        """The steering payload of a queued draft (knowledge/steering.py, kind "draft")."""
+        """The steering payload of a queued draft (store/steering.py, kind "draft")."""
         data = {"source": self.source, "space": self.space, "summary": self.summary, "rationale": self.rationale}
         return {**data, "derivation": self.derivation} if self.derivation else data
 

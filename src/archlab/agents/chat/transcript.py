@@ -1,4 +1,4 @@
-"""A chat's messages in the workspace store (knowledge/chat_log.py): the assistant's carry the turn's data
+"""A chat's messages in the workspace store (store/chat_log.py): the assistant's carry the turn's data
 (a Reply, dumped), so a resumed session finds its current draft and the drafts it tried."""
 
 from __future__ import annotations

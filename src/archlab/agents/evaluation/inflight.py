@@ -17,7 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from langgraph.runtime import Runtime
 
 from archlab.agents.context import RunContext
-from archlab.agents.state import DiscoveryState
+from archlab.agents.state import DiscoveryState, Insight, Verdict, verdict_of
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +62,9 @@ def advance(ctx: RunContext, state: DiscoveryState, train: Callable[[str], None]
     """The evaluate node with candidates in flight: add the accepted one, wait only when the pipeline is
     full (or, once the run is done, for all), and pass on what finished."""
     pending = list(state.get("pending") or [])
-    verdict = state.get("verdict") or {}
-    if verdict.get("decision") == "accept" and verdict["candidate_id"] not in pending:
-        pending.append(verdict["candidate_id"])
+    verdict = verdict_of(state)
+    if verdict is not None and verdict.decision == "accept" and verdict.candidate_id not in pending:
+        pending.append(verdict.candidate_id)
     for candidate_id in pending:
         ctx.pipeline.submit(candidate_id, train)
     if state.get("done"):
@@ -88,9 +88,9 @@ def each_finished(node: Node) -> Node:
         if finished is None:
             return node(state, runtime)
         update: dict = {}
-        insights: list[dict] = []
+        insights: list[Insight] = []
         for candidate_id in finished:
-            update = node({**state, "verdict": {"decision": "accept", "candidate_id": candidate_id}}, runtime)
+            update = node({**state, "verdict": Verdict(decision="accept", candidate_id=candidate_id)}, runtime)
             insights += update.get("insights") or []
         return {**update, "insights": insights, "finished": None}
 

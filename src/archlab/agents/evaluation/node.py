@@ -1,5 +1,5 @@
 """Evaluate node: train an accepted candidate at the run's fidelity through the sandbox; with candidates in
-flight (agents/inflight.py), hand it to the training pipeline and go on proposing."""
+flight (agents/evaluation/inflight.py), hand it to the training pipeline and go on proposing."""
 
 from __future__ import annotations
 

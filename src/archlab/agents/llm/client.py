@@ -45,7 +45,7 @@ class _Traffic:
 class LLMClient:
     def __init__(self, cfg: LLMConfig, *, api_key: str | None, engine: Engine | None = None,
                  run_id: str | None = None, choose_model: Callable[[CallSite], str] | None = None) -> None:
-        """`choose_model` picks a role's model per call when it has several (agents/model_bandit.py)."""
+        """`choose_model` picks a role's model per call when it has several (agents/llm/model_bandit.py)."""
         if not cfg.base_url:
             raise LLMEndpointError("no LLM endpoint configured (llm.base_url / --llm-base-url / OPENAI_BASE_URL)")
         self.cfg, self.engine, self.run_id = cfg, engine, run_id

@@ -21,7 +21,7 @@ Text = Annotated[str, Form()]
 
 
 def action_request(action: str, *, text: str, candidate_id: str, reason: str, budget: str) -> tuple[str, dict]:
-    """The form's action as a steering kind and its payload (see knowledge/steering.py)."""
+    """The form's action as a steering kind and its payload (see store/steering.py)."""
     if action in COURSE:
         return action, {}
     if action == "budget" and not budget.strip():

@@ -31,7 +31,7 @@ def llm_analyse(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
         history = list(store.candidate_evaluations(session=session, candidate_id=child.id))
     concepts = recall(ctx, state, agent="analyst", query=f"effects of {child.summary} on {ctx.task.name}")
     shown = concept_claims(ctx, concepts)
-    prompt = render("analyst.j2", task=task_view(ctx), child=_view(child), comparison=update["insight"],
+    prompt = render("analyst.j2", task=task_view(ctx), child=_view(child), comparison=update["insight"].model_dump(),
                     related=[_view(c) for c in related], concepts=shown,
                     history=[{"stage": e.stage, "fidelity": e.fidelity, "seed": e.seed, "status": e.status,
                               "val_acc": e.metrics.get("val_acc"), "error": (e.error or "")[:ERROR // 2]}
@@ -45,11 +45,11 @@ def llm_analyse(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
         fault(ctx, state, "analyst", exc.status, str(exc), "offline comparison only")
         return update
     trained = [e for e in history if e.stage == "train"]
-    insights = [learn(ctx, child, answer, trained[-1] if trained else None, update["insight"])
+    insights = [learn(ctx, child, answer, trained[-1] if trained else None, update["insight"].model_dump())
                 for answer in answers.insights]
     for insight in insights:
         note(ctx, state, "analyst", "insight", insight.model_dump())
-    return {**update, "insights": [i.model_dump() for i in insights]}
+    return {**update, "insights": insights}
 
 
 def checked(answer: InsightsAnswer, known: set[str], concepts: set[int]) -> InsightsAnswer:

@@ -28,7 +28,7 @@ def analyse(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
         store.update_run(session=session, run_id=ctx.run_id, used_s=ctx.elapsed_s())
         insight.concepts = learn(ctx, child, insight, board)
     log.info("%s", insight.claim)
-    return {"insight": insight.model_dump(), "step": state.get("step", 0) + 1, "attempt": 0,
+    return {"insight": insight, "step": state.get("step", 0) + 1, "attempt": 0,
             "plan": None, "proposal": None, "verdict": None}
 
 

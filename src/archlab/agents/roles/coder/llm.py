@@ -23,7 +23,7 @@ from archlab.agents.llm.prompts import render
 from archlab.agents.llm.views import ERROR, candidates_by_id, fault, note, site, task_view
 from archlab.agents.roles.coder.offline import code as offline_code
 from archlab.agents.roles.planner.offline import in_space, step_rng
-from archlab.agents.state import DiscoveryState, Plan, Proposal
+from archlab.agents.state import DiscoveryState, Plan, Proposal, proposal_of, verdict_of
 from archlab.errors import ConfigError, GrammarError
 from archlab.spaces import Space
 from archlab.store import Candidate
@@ -34,12 +34,12 @@ GRAMMAR_SAMPLES = 4  # derivations of a proposed grammar built in the sandbox be
 def llm_code(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
     ctx = runtime.context
     chosen = Plan.model_validate(state["plan"])
-    verdict = state.get("verdict") or {}
-    previous = state.get("proposal") if verdict.get("decision") == "revise" else None
+    verdict = verdict_of(state)
+    previous = proposal_of(state) if verdict is not None and verdict.decision == "revise" else None
     parents = candidates_by_id(ctx, chosen.parents)
     if previous:
         prompt = render("coder_repair.j2", task=task_view(ctx), plan=chosen.model_dump(),
-                        source=previous["source"], reason=verdict.get("reason", "")[:4 * ERROR])
+                        source=previous.source, reason=verdict.reason[:4 * ERROR])
     else:
         prompt = render("coder.j2", task=task_view(ctx), plan=chosen.model_dump(), space=ctx.space.name,
                         grammar=ctx.space.grammar.text, example=_example(ctx),
@@ -54,7 +54,7 @@ def llm_code(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
         return offline_fallback(state, runtime, chosen, parents)
     note(ctx, state, "coder", "proposal", {"origin": proposal.origin, "parents": proposal.parents,
                                            "rationale": proposal.rationale, "summary": proposal.summary})
-    return {"proposal": proposal.model_dump(), **space_phase.start(ctx, state, proposal)}
+    return {"proposal": proposal, **space_phase.start(ctx, state, proposal)}
 
 
 def to_proposal(ctx: RunContext, state: DiscoveryState, chosen: Plan, answer: CodeAnswer, parents: list[Candidate],
@@ -123,7 +123,7 @@ def offline_fallback(state: DiscoveryState, runtime: Runtime[RunContext], chosen
     mutable = chosen.move == "refine" and parents and in_space(runtime.context.space, parents[0])
     if not mutable:
         fresh = chosen.model_copy(update={"move": "explore", "parents": []})
-        state = {**state, "plan": fresh.model_dump()}
+        state = {**state, "plan": fresh}
     return offline_code(state, runtime)
 
 

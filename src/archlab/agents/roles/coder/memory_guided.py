@@ -3,7 +3,7 @@ the concept memory rates best.
 
 The offline analyst writes every parent-to-child comparison as evidence on a claim about the change
 ("changing relu to gelu improves validation accuracy", or "... makes training fail") and on its
-operator-level facets ("more attn ...", "raising conv's k ..."; agents/lessons.py). Here the coder draws
+operator-level facets ("more attn ...", "raising conv's k ..."; agents/roles/analyst/lessons.py). Here the coder draws
 the usual mutation plus `ALTERNATIVES` more (from a separate random stream, so a run whose memory knows
 nothing mutates exactly as an unguided one) and scores each by the stored concepts with those claims,
 summed over the change and its facets: a claim of improvement counts by how far its evidence moved its

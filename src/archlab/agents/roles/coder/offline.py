@@ -34,7 +34,7 @@ def code(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
             ctx, lambda skipped: guided_mutation(ctx, parent, extra if skipped else rng, alternatives),
             lambda drawn: drawn[0])
         origin, how = "mutate", how + (f"; {note}" if note else "")
-    return {"proposal": propose(ctx.space, tree, origin, chosen, how).model_dump()}
+    return {"proposal": propose(ctx.space, tree, origin, chosen, how)}
 
 
 def propose(space: Space, tree: Node, origin: str, chosen: Plan, how: str) -> Proposal:

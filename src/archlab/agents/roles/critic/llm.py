@@ -125,7 +125,7 @@ def _candidate(ctx: RunContext, state: DiscoveryState, cid: str, proposal: Propo
 def _update(state: DiscoveryState, candidate: Candidate, decision: str, concepts: list[int]) -> dict:
     verdict = Verdict(decision=decision, reason=candidate.reason or "", candidate_id=candidate.id,
                       concepts=concepts, by="llm")
-    update: dict = {"verdict": verdict.model_dump(), "revisions": 0}
+    update: dict = {"verdict": verdict, "revisions": 0}
     if decision != "accept":
         update["attempt"] = state.get("attempt", 0) + 1
     if decision == "revise":

@@ -87,7 +87,7 @@ def _verdict_update(state: DiscoveryState, candidate: Candidate, concepts: list[
     accepted = candidate.status in ("accepted", "evaluated")
     verdict = Verdict(decision="accept" if accepted else "reject", reason=candidate.reason or "",
                       candidate_id=candidate.id, concepts=concepts or [])
-    update: dict = {"verdict": verdict.model_dump()}
+    update: dict = {"verdict": verdict}
     if not accepted:
         update["attempt"] = state.get("attempt", 0) + 1
     return update

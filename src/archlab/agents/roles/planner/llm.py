@@ -49,7 +49,7 @@ def llm_plan(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
         with ctx.session() as session:
             agent_log.mark_seen(session=session, idea_ids=chosen.ideas, step=state.get("step", 0))
     note(ctx, state, "planner", "plan", chosen.model_dump())
-    return {"plan": chosen.model_dump(), "proposal": None, "verdict": None, "done": False, "revisions": 0}
+    return {"plan": chosen, "proposal": None, "verdict": None, "done": False, "revisions": 0}
 
 
 def to_plan(answer: PlanAnswer, known: set[str], space: str) -> Plan:

@@ -40,7 +40,7 @@ def plan(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
         summary = next(c.summary for c, _ in board if c.id == chosen.parents[0])
         chosen.concepts = recall(ctx, state, agent="planner",
                                  query=f"what improves validation accuracy of {summary} on {ctx.task.name}")
-    return {"plan": chosen.model_dump(), "proposal": None, "verdict": None, "done": False}
+    return {"plan": chosen, "proposal": None, "verdict": None, "done": False}
 
 
 def in_space(space: Space, candidate: Candidate) -> bool:

@@ -4,7 +4,7 @@ Revision ID: 32db4c6fa334
 Revises: 580ed28b8c4d
 Create Date: 2026-11-23
 
-The steering history of runs (knowledge/steering.py) and chat ideation sessions (knowledge/chat_log.py).
+The steering history of runs (store/steering.py) and chat ideation sessions (store/chat_log.py).
 Like the baseline, creates only the tables a store lacks: a store made by `create_all` (which already
 has them) upgrades in place.
 """
