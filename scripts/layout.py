@@ -32,7 +32,8 @@ ALLOWED: dict[str, set[str]] = {
     "bench": {"run", "report", "agents", "evaluator", "memory", "sandbox", "spaces", "store"},
     "web": {"run", "report", "agents", "evaluator", "memory", "sandbox", "spaces", "store"},
     "cli": {"web", "bench", "report", "run", "agents", "evaluator", "memory", "sandbox", "spaces", "store"},
-    "__init__": {"run", "report", "evaluator"},
+    "api": {"run", "report", "evaluator", "store"},
+    "__init__": {"api"},
     "__main__": {"cli"},
 }
 for rules in ALLOWED.values():

@@ -18,6 +18,7 @@ from archlab.cli.chat import chat as chat_command
 from archlab.cli.grammar import grammar_app
 from archlab.cli.logs import setup_logging
 from archlab.cli.memory import memory_app
+from archlab.cli.task import task_app
 from archlab.errors import ArchlabError, ConfigError, InfraError
 from archlab.run.settings import Environment, load_config, parse_duration
 from archlab.run.workspace import Workspace
@@ -351,6 +352,7 @@ app.command("chat")(chat_command)
 app.add_typer(memory_app, name="memory")
 app.add_typer(grammar_app, name="grammar")
 app.add_typer(bench_app, name="bench")
+app.add_typer(task_app, name="task")
 
 
 def main() -> None:  # pragma: no cover - console entry point used by `python -m archlab`

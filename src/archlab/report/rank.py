@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from archlab.errors import ConfigError
 from archlab.evaluator.rank import rank_fidelity, stage_scores
-from archlab.evaluator.tasks import get_task
+from archlab.evaluator.tasks import Task, get_task
 from archlab.run.workspace import Workspace
 from archlab.store import Evaluation, Run
 from archlab.store import records as store
@@ -24,10 +24,15 @@ from archlab.store import records as store
 
 def rank_rows(run: Run, evaluations: Sequence[Evaluation]) -> list[dict[str, Any]]:
     try:
-        task = get_task(run.task)
+        score_of = get_task(run.task).score_of
     except ConfigError:
-        return []  # a task this version no longer knows: nothing to rank by
-    return rank_fidelity(stage_scores(evaluations, task.score_of))
+        # A task stored in the workspace (archlab task add) is a classification task ranked by validation
+        # accuracy, like Task's own objective; a task nobody knows any more has nothing to rank by.
+        if not any("val_acc" in e.metrics for e in evaluations):
+            return []
+        def score_of(metrics: dict[str, Any]) -> float:
+            return float(metrics[Task.objective])
+    return rank_fidelity(stage_scores(evaluations, score_of))
 
 
 def save_rank_fidelity(ws: Workspace, run_id: str) -> Path | None:

@@ -21,11 +21,12 @@ from archlab.agents.grammar_intake import load_workspace_space
 from archlab.agents.graph import build_graph
 from archlab.agents.state import serializer
 from archlab.errors import ConfigError, InfraError
-from archlab.evaluator.tasks import Task, get_task
+from archlab.evaluator.tasks import Task
 from archlab.memory.concept_memory import ConceptMemory
 from archlab.memory.embedder import make_embedder
 from archlab.memory.seeds import ensure_seeded
 from archlab.run.settings import ExperimentConfig, load_config
+from archlab.run.tasks import resolve_task
 from archlab.run.workspace import Workspace
 from archlab.sandbox import procfs
 from archlab.sandbox.base import make_sandbox
@@ -48,7 +49,7 @@ def start_run(ws: Workspace, cfg: ExperimentConfig) -> str:
     run_id = new_run_id()
     with Session(ws.engine) as session:
         # An unknown or broken grammar, or one for other inputs than the task's, fails before any record.
-        _check_fits(load_workspace_space(session, cfg.space), cfg.task)
+        _check_fits(load_workspace_space(session, cfg.space), run_task(cfg, ws))
         store.add_run(session=session, run=Run(id=run_id, task=cfg.task, space=cfg.space,
                                                config=cfg.resolved(), budget_s=cfg.budget,
                                                max_evals=cfg.max_evals, pid=os.getpid()))
@@ -56,11 +57,11 @@ def start_run(ws: Workspace, cfg: ExperimentConfig) -> str:
     return run_id
 
 
-def _check_fits(space: Space, task_name: str) -> None:
-    dims, shape = space.grammar.blocks.input_dims, get_task(task_name).spec.input_shape
+def _check_fits(space: Space, task: Task) -> None:
+    dims, shape = space.grammar.blocks.input_dims, task.spec.input_shape
     if len(dims) != len(shape):
-        raise ConfigError(f"space {space.name!r} builds networks for inputs ({', '.join(dims)}); task {task_name!r} "
-                          f"gives inputs shaped {shape}")
+        raise ConfigError(f"space {space.name!r} builds networks for inputs ({', '.join(dims)}); task "
+                          f"{task.spec.name!r} gives inputs shaped {shape}")
 
 
 def resolve_run_id(ws: Workspace, run_id: str) -> str:
@@ -114,16 +115,17 @@ def make_context(ws: Workspace, run_id: str | None, cfg: ExperimentConfig) -> Ru
     with Session(ws.engine) as session:
         space = load_workspace_space(session, cfg.space)
     sandbox = make_sandbox(cfg.sandbox.backend, cfg.sandbox.docker, cfg.sandbox.ray)
-    return RunContext(run_id=run_id, engine=ws.engine, sandbox=sandbox, task=run_task(cfg, ws.env.data_dir),
+    return RunContext(run_id=run_id, engine=ws.engine, sandbox=sandbox, task=run_task(cfg, ws),
                       space=space, search=cfg.search,
                       evaluation=cfg.evaluation, limits=cfg.sandbox.limits, cache_dir=ws.cache_dir,
                       seed=cfg.seed, budget_s=cfg.budget, max_evals=cfg.max_evals, used_before_s=used,
                       memory=memory, llm=make_llm(ws, run_id, cfg), pipeline=make_pipeline(run_id, cfg))
 
 
-def run_task(cfg: ExperimentConfig, data_dir: Path | None = None) -> Task:
-    """The run's task: the named one, its parameter cap lowered to the run's `max_params` where set."""
-    task = get_task(cfg.task, data_dir)
+def run_task(cfg: ExperimentConfig, ws: Workspace) -> Task:
+    """The run's task (built in, or stored in the workspace), its parameter cap lowered to the run's
+    `max_params` where set."""
+    task = resolve_task(ws, cfg.task, ws.env.data_dir)
     if cfg.max_params is None or cfg.max_params >= task.spec.max_params:
         return task
     return dataclasses.replace(task, spec=task.spec.model_copy(update={"max_params": cfg.max_params}))

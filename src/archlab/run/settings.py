@@ -78,6 +78,7 @@ def parse_duration(value: Any) -> float | None:
 
 
 _GRAMMAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TASK_NAME = re.compile(r"[a-z][a-z0-9_-]{0,62}")  # a task card's name (evaluator/tasks/card.py)
 
 
 class ExperimentConfig(BaseSettings):
@@ -99,8 +100,10 @@ class ExperimentConfig(BaseSettings):
 
     @model_validator(mode="after")
     def _check(self) -> ExperimentConfig:
-        if self.task not in TASKS:
-            raise ValueError(f"task: unknown task {self.task!r}; known tasks: {', '.join(sorted(TASKS))}")
+        if self.task not in TASKS and not _TASK_NAME.fullmatch(self.task):
+            # A stored task (archlab task add) is looked up in the workspace when the run starts.
+            raise ValueError(f"task: unknown task {self.task!r}; built-in tasks: {', '.join(sorted(TASKS))}, or "
+                             "a task stored with `archlab task add`")
         if self.task.startswith("nb201-") and "space" not in self.model_fields_set:
             self.space = "nb201"  # a tabular NAS-Bench-201 task has results for the cells of that space only
         if self.space not in list_spaces() and not _GRAMMAR_NAME.fullmatch(self.space):

@@ -1,0 +1,226 @@
+"""A task card: a user's classification problem described in YAML, its data read from the user's files.
+
+    name: signals
+    data:
+      train: {path: train.npz, x: x, y: y}          # .npz (keys), .npy (x; y from a second .npy), .csv / .tsv
+      test: {path: test.csv, label: activity}        # a CSV's label column by name, or by index (label: -1)
+    input_shape: [3, 128]                            # optional: each row reshaped (channels first)
+    split: {val: 0.2, test: 0.2, seed: 0}            # what the files do not give: stratified, seeded
+    metric: accuracy                                 # what selects; report_metrics are computed beside it
+    report_metrics: [balanced_accuracy, macro_f1]
+    recipe: {steps: 1000, batch_size: 64}
+    max_params: 500000
+
+Every problem in the data (a missing file or column, NaN or Inf, a ragged row, a class only the test split has,
+a split that empties a class) is a ConfigError naming the file, the column or the line. Nothing is stored here:
+archlab.run.tasks keeps the checked card in the workspace.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from archlab.errors import ConfigError
+
+NAME = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+# Metrics a run selects on. The discovery loop ranks by validation accuracy today, so a card selects on accuracy;
+# the others are computed on the host from the same predictions and reported beside it.
+SELECTABLE = ("accuracy",)
+REPORTED = ("accuracy", "balanced_accuracy", "macro_f1")
+MAX_BYTES = 4 << 30  # a data file above this is refused: it would be read whole into memory
+
+
+class Source(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: Path
+    x: str = Field(default="x", description=".npz: the key of the inputs")
+    y: str | Path = Field(default="y", description=".npz: the key of the labels; .npy: the labels' .npy file")
+    label: str | int | None = Field(default=None, description="CSV/TSV: the label column, by name or index")
+    header: bool | None = Field(default=None, description="CSV/TSV: a header row (default: when label is a name)")
+
+
+class Split(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    val: float = Field(default=0.2, gt=0, lt=0.5, description="fraction of train held out when no val is given")
+    test: float = Field(default=0.2, gt=0, lt=0.5, description="fraction of train held out when no test is given")
+    seed: int = 0
+
+
+class Recipe(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    steps: int = Field(default=1000, gt=0, description="training steps at full fidelity")
+    batch_size: int = Field(default=64, gt=0)
+
+
+class TaskCard(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    kind: Literal["classify"] = "classify"
+    data: dict[Literal["train", "val", "test"], Source]
+    input_shape: tuple[int, ...] | None = None
+    split: Split = Field(default_factory=Split)
+    metric: str = "accuracy"
+    report_metrics: list[str] = Field(default_factory=lambda: ["balanced_accuracy", "macro_f1"])
+    recipe: Recipe = Field(default_factory=Recipe)
+    max_params: int = Field(default=2_000_000, gt=0)
+    description: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not a task name: lower-case letters, digits, - and _, a letter first")
+        return value
+
+    @field_validator("data")
+    @classmethod
+    def _train(cls, value: dict) -> dict:
+        if "train" not in value:
+            raise ValueError("name a train file (data: {train: {path: ...}})")
+        return value
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, value: str) -> str:
+        if value not in SELECTABLE:
+            known = f"; {', '.join(m for m in REPORTED if m not in SELECTABLE)} can be report_metrics"
+            raise ValueError(f"a run selects on {', '.join(SELECTABLE)} so far, not {value!r}{known}")
+        return value
+
+    @field_validator("report_metrics")
+    @classmethod
+    def _reported(cls, value: list[str]) -> list[str]:
+        unknown = [m for m in value if m not in REPORTED]
+        if unknown:
+            raise ValueError(f"unknown {', '.join(unknown)}; known: {', '.join(REPORTED)}")
+        return value
+
+    def resolved(self, base: Path) -> TaskCard:
+        """The card with every path absolute (relative ones are relative to the card's folder)."""
+        data = {}
+        for split, src in self.data.items():
+            update = {"path": (base / src.path).resolve()}
+            if src.path.suffix == ".npy" and isinstance(src.y, Path | str) and str(src.y).endswith(".npy"):
+                update["y"] = (base / str(src.y)).resolve()
+            data[split] = src.model_copy(update=update)
+        return self.model_copy(update={"data": data})
+
+
+def read_source(src: Source) -> tuple[np.ndarray, np.ndarray]:
+    """(inputs as float32, labels as read) from one file; ConfigError names the file, key, column or line."""
+    path = src.path
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise ConfigError(f"{path}: the file is empty")
+    if path.stat().st_size > MAX_BYTES:
+        raise ConfigError(f"{path}: {path.stat().st_size / 2**30:.1f} GiB; files above {MAX_BYTES >> 30} GiB are "
+                          "refused (each job would read it whole)")
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        x, y = _npz(path, src)
+    elif suffix == ".npy":
+        x, y = _npy(path, src)
+    elif suffix in (".csv", ".tsv"):
+        x, y = _delimited(path, src, "\t" if suffix == ".tsv" else ",")
+    else:
+        raise ConfigError(f"{path}: unknown format {suffix!r}; cards read .npz, .npy, .csv and .tsv")
+    if len(x) != len(y):
+        raise ConfigError(f"{path}: {len(x)} inputs but {len(y)} labels")
+    if len(x) == 0:
+        raise ConfigError(f"{path}: no rows")
+    bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+    if bad.any():
+        raise ConfigError(f"{path}: NaN or Inf in the inputs of row {int(np.argmax(bad))} "
+                          f"({int(bad.sum())} rows in all)")
+    return x, y
+
+
+def _npz(path: Path, src: Source) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = [k for k in (src.x, str(src.y)) if k not in f.files]
+            if missing:
+                raise ConfigError(f"{path}: no array {missing[0]!r}; it holds {', '.join(f.files)}")
+            return _floats(path, f[src.x]), f[str(src.y)]
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: not a readable .npz: {exc}") from None
+
+
+def _npy(path: Path, src: Source) -> tuple[np.ndarray, np.ndarray]:
+    labels = Path(src.y)
+    if labels.suffix != ".npy":
+        raise ConfigError(f"{path}: a .npy holds the inputs only; name the labels' .npy as y")
+    if not labels.is_file():
+        raise ConfigError(f"{labels}: no such file")
+    try:
+        return _floats(path, np.load(path, mmap_mode="r", allow_pickle=False)), np.load(labels, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: not a readable .npy: {exc}") from None
+
+
+def _floats(path: Path, x: np.ndarray) -> np.ndarray:
+    if not np.issubdtype(x.dtype, np.number):
+        raise ConfigError(f"{path}: the inputs are {x.dtype}, not numbers")
+    return np.asarray(x, dtype=np.float32)
+
+
+def _delimited(path: Path, src: Source, delimiter: str) -> tuple[np.ndarray, np.ndarray]:
+    if src.label is None:
+        raise ConfigError(f"{path}: name the label column (label: NAME or label: INDEX)")
+    with path.open(newline="") as f:
+        rows = [row for row in csv.reader(f, delimiter=delimiter) if row]
+    header = src.header if src.header is not None else isinstance(src.label, str)
+    names, rows = (rows[0], rows[1:]) if header and rows else (None, rows)
+    if not rows:
+        raise ConfigError(f"{path}: no data rows")
+    column = _column(path, src.label, names, len(rows[0]))
+    xs, ys = [], []
+    for line, row in enumerate(rows, start=2 if header else 1):
+        if len(row) != len(rows[0]):
+            raise ConfigError(f"{path}, line {line}: {len(row)} fields, the first row has {len(rows[0])}")
+        ys.append(row[column])
+        try:
+            xs.append([float(v) for i, v in enumerate(row) if i != column])
+        except ValueError:
+            raise ConfigError(f"{path}, line {line}: a feature that is not a number") from None
+    return np.asarray(xs, dtype=np.float32), np.asarray(ys)
+
+
+def _column(path: Path, label: str | int, names: list[str] | None, width: int) -> int:
+    if isinstance(label, str):
+        if names is None or label not in names:
+            raise ConfigError(f"{path}: no column {label!r}" + (f"; columns: {', '.join(names)}" if names else ""))
+        return names.index(label)
+    if not -width <= label < width:
+        raise ConfigError(f"{path}: no column {label}; rows have {width}")
+    return label % width
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def source_files(card: TaskCard) -> list[Path]:
+    """Every file a (resolved) card reads: the data hashes cover these."""
+    files = []
+    for src in card.data.values():
+        files.append(src.path)
+        if src.path.suffix == ".npy":
+            files.append(Path(src.y))
+    return files

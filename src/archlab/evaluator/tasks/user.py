@@ -1,0 +1,156 @@
+"""A user's classification task: a checked TaskCard becomes a Task like the built-in ones.
+
+The data is read on the host, labels mapped to 0..K-1 (the mapping is kept), the splits the files do not give are
+drawn stratified from train with the card's seed, and inputs are standardised per channel with training
+statistics only. A candidate sees the task's shapes and the candidate view of the data (no validation or test
+labels), exactly as for a built-in task; scores are computed here with scikit-learn's metrics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from archlab.errors import ConfigError
+from archlab.evaluator.task import TaskSpec
+from archlab.evaluator.tasks.base import Task, TaskData
+from archlab.evaluator.tasks.card import TaskCard, read_source
+
+MIN_PER_CLASS = 2  # in every split: a class the validation split lacks cannot be selected for
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A card's data, checked and split, with what a person reads back (`archlab task show`)."""
+
+    data: TaskData
+    input_shape: tuple[int, ...]
+    classes: list[str]  # label as written in the files, by class index
+    given: list[str]  # splits the files gave; the others were drawn from train
+
+
+def prepare(card: TaskCard) -> Prepared:
+    """Read, map, split and standardise; ConfigError names the file or split at fault."""
+    raw = {split: read_source(src) for split, src in card.data.items()}
+    classes = sorted({str(v) for v in raw["train"][1]}, key=_natural)
+    index = {name: i for i, name in enumerate(classes)}
+    if len(classes) < 2:
+        raise ConfigError(f"{card.data['train'].path}: one class only ({classes[0]!r}); a classifier needs two")
+    xs, ys = {}, {}
+    for split, (x, y) in raw.items():
+        unseen = sorted({str(v) for v in y} - set(index), key=_natural)
+        if unseen:
+            raise ConfigError(f"{card.data[split].path}: class {unseen[0]!r} is in {split} but never in train")
+        xs[split], ys[split] = _shaped(x, card, split), np.asarray([index[str(v)] for v in y], dtype=np.int64)
+    shapes = {split: x.shape[1:] for split, x in xs.items()}
+    if len(set(shapes.values())) > 1:
+        raise ConfigError("the splits' inputs differ in shape: " + ", ".join(f"{s} {v}" for s, v in shapes.items()))
+    xs, ys = _drawn(xs, ys, card)
+    for split in ("train", "val", "test"):
+        counts = np.bincount(ys[split], minlength=len(classes))
+        if counts.min() < MIN_PER_CLASS:
+            empty = classes[int(np.argmin(counts))]
+            raise ConfigError(f"split {split} has {counts.min()} example(s) of class {empty!r}; every split needs "
+                              f"{MIN_PER_CLASS} of each class (give more data or larger split fractions)")
+    xs = _standardised(xs)
+    data = TaskData(x_train=xs["train"], y_train=ys["train"], x_val=xs["val"], y_val=ys["val"],
+                    x_test=xs["test"], y_test=ys["test"])
+    return Prepared(data=data, input_shape=tuple(xs["train"].shape[1:]), classes=classes, given=sorted(raw))
+
+
+def _natural(label: str) -> tuple:
+    return (0, float(label), label) if _is_number(label) else (1, 0.0, label)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _shaped(x: np.ndarray, card: TaskCard, split: str) -> np.ndarray:
+    """Rows reshaped to the card's input_shape; a feature vector (F,) becomes a one-channel sequence (1, F)."""
+    if card.input_shape is not None:
+        if int(np.prod(card.input_shape)) != int(np.prod(x.shape[1:])):
+            raise ConfigError(f"{card.data[split].path}: rows of {int(np.prod(x.shape[1:]))} values cannot be "
+                              f"shaped {tuple(card.input_shape)}")
+        return np.ascontiguousarray(x.reshape(len(x), *card.input_shape))
+    return x[:, None, :] if x.ndim == 2 else np.ascontiguousarray(x)
+
+
+def _drawn(xs: dict, ys: dict, card: TaskCard) -> tuple[dict, dict]:
+    """The validation and test splits the files do not give, drawn stratified from train (seeded)."""
+    from sklearn.model_selection import train_test_split
+
+    total = len(ys["train"])  # both fractions are of the train file as given
+    for split, fraction in (("test", card.split.test), ("val", card.split.val)):
+        if split in xs:
+            continue
+        try:
+            keep, held = train_test_split(np.arange(len(ys["train"])), test_size=max(1, round(fraction * total)),
+                                          random_state=card.split.seed, stratify=ys["train"])
+        except ValueError as exc:
+            raise ConfigError(f"cannot draw a stratified {split} split from train: {exc}") from None
+        xs[split], ys[split] = xs["train"][held], ys["train"][held]
+        xs["train"], ys["train"] = xs["train"][keep], ys["train"][keep]
+    return xs, ys
+
+
+def _standardised(xs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Zero mean, unit variance per channel, from the training split's statistics alone."""
+    train = xs["train"]
+    axes = tuple(i for i in range(train.ndim) if i != 1)
+    mean = train.mean(axis=axes, keepdims=True)
+    std = train.std(axis=axes, keepdims=True)
+    std = np.where(std > 0, std, 1.0)
+    return {split: ((x - mean) / std).astype(np.float32) for split, x in xs.items()}
+
+
+@dataclass(frozen=True)
+class UserTask(Task):
+    """A task from a card. `version` is the hash of the card and of every data file it reads."""
+
+    card: dict[str, Any] = field(default_factory=dict)
+    classes: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The card's name with its data version: evaluations and concepts of changed data never mix."""
+        return f"{self.spec.name}@{self.version[:10]}"
+
+    def score(self, data: TaskData, outputs: dict) -> dict[str, float]:
+        scores = super().score(data, outputs)
+        for metric in self.card.get("report_metrics", []):
+            for split, labels in (("val", data.y_val), ("test", data.y_test)):
+                scores[f"{split}_{metric}"] = _metric(metric, labels, outputs[f"{split}_pred"])
+        return scores
+
+
+def _metric(name: str, labels: np.ndarray, pred: list[int]) -> float:
+    from sklearn import metrics
+
+    pred = np.asarray(pred)
+    if name == "accuracy":
+        return float(metrics.accuracy_score(labels, pred))
+    if name == "balanced_accuracy":
+        return float(metrics.balanced_accuracy_score(labels, pred))
+    if name == "macro_f1":
+        return float(metrics.f1_score(labels, pred, average="macro", zero_division=0))
+    raise ValueError(f"unknown metric {name!r}")
+
+
+def user_task(card: TaskCard, *, input_shape: tuple[int, ...], classes: list[str], data_hash: str,
+              description: str = "") -> UserTask:
+    """The Task of a checked card. Its data is prepared from the files when a run first asks for it."""
+    spec = TaskSpec(name=card.name, input_shape=tuple(input_shape), num_outputs=len(classes),
+                    max_params=card.max_params, default_steps=card.recipe.steps, batch_size=card.recipe.batch_size)
+    card_json = card.model_dump(mode="json")
+    version = hashlib.sha256(json.dumps([card_json, data_hash], sort_keys=True).encode()).hexdigest()
+    return UserTask(spec=spec, generate=lambda: prepare(card).data, version=version,
+                    description=description or card.description, card=card_json, classes=tuple(classes))
