@@ -46,8 +46,10 @@ def test_defaults():
 
 
 def test_unknown_task_names_field_and_allowed_values():
-    with pytest.raises(ConfigError, match=r"task: unknown task 'imagenet'; known tasks: bytes-lm, digits, mnist1d"):
-        load_config(None, {"task": "imagenet"})
+    # A name no task card can have fails here; a card's name is looked up in the workspace when the run starts.
+    with pytest.raises(ConfigError, match=r"task: unknown task 'Image Net'; built-in tasks: bytes-lm, digits, mnist1d"):
+        load_config(None, {"task": "Image Net"})
+    assert load_config(None, {"task": "imagenet"}).task == "imagenet"
 
 
 def test_negative_budget():
@@ -72,3 +74,17 @@ def test_unknown_key_and_bad_nested_value(tmp_path):
 def test_top_level_must_be_mapping(tmp_path):
     with pytest.raises(ConfigError, match="expected a mapping"):
         load_config(write(tmp_path, "- a\n- b\n"))
+
+
+def test_one_source_for_the_predictor_ensemble():
+    """The ensemble and its acquisition are set once (evaluation.predictor) for the strategies and the cascade;
+    the keys that used to repeat it, with other defaults, are refused by name."""
+    from archlab.errors import ConfigError
+    from archlab.run.settings import load_config
+
+    cfg = load_config(None, {"evaluation": {"predictor": {"kappa": 0.25, "members": ["ridge"]}}})
+    assert cfg.evaluation.predictor.kappa == 0.25 and cfg.evaluation.predictor.members == ["ridge"]
+    for old in ({"search": {"kappa": 0.5}}, {"search": {"predictor": ["gp"]}},
+                {"evaluation": {"cascade": {"predictor": {"kappa": 1.0}}}}):
+        with pytest.raises(ConfigError, match="kappa|predictor"):
+            load_config(None, old)

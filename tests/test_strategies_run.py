@@ -45,9 +45,10 @@ def ctx(tmp_path):
             store.add_evaluation(session=session, evaluation=Evaluation(
                 candidate_id=cid, run_id="r1", fingerprint=f"f-{cid}", task="nb201-cifar10", stage="train",
                 fidelity=200, seed=0, status="ok", metrics={"val_acc": val, "test_acc": val}))
-    search = SearchConfig(strategy="local", init_population=3, predictor=["ridge"])
+    search = SearchConfig(strategy="local", init_population=3)
     return RunContext(run_id="r1", engine=engine, sandbox=None, task=get_task("nb201-cifar10"), space=space,
-                      search=search, evaluation=EvaluationConfig(), limits=Limits(), cache_dir=tmp_path)
+                      search=search, evaluation=EvaluationConfig(predictor={"members": ["ridge"]}), limits=Limits(),
+                      cache_dir=tmp_path)
 
 
 def store_session(engine):
@@ -75,7 +76,7 @@ def test_local_search_plans_a_neighbour_of_the_incumbent_and_the_coder_compiles_
 
 @pytest.mark.parametrize("name", ["random", "evolution", "bananas", "pareto"])
 def test_every_strategy_plans_a_new_derivation(ctx, name):
-    ctx.search = SearchConfig(strategy=name, init_population=2, population=2, predictor=["ridge"])
+    ctx.search = SearchConfig(strategy=name, init_population=2, population=2)
     plan = strategy_plan(ctx, random.Random(1))
     assert ctx.space.canonical(ctx.space.load_tree(plan.derivation)) not in {o.key for o in run_history(ctx)}
 

@@ -23,8 +23,3 @@ class SearchConfig(BaseModel):
     # tournament selection above. The settings below are read by the strategies that use them.
     strategy: Literal["tournament", "random", "evolution", "local", "bananas", "pareto"] = "tournament"
     population: int = Field(default=20, ge=2, description="evolution: the aging population's size")
-    predictor: list[Literal["gp", "gbt", "ridge"]] = Field(
-        default_factory=lambda: ["gp", "gbt", "ridge"], min_length=1,
-        description="local, bananas: the evaluator's ensemble members that rank candidates")
-    acquisition: Literal["ucb", "ei", "mean"] = "ucb"
-    kappa: float = Field(default=0.5, ge=0, description="ucb: mean + kappa * std")

@@ -19,17 +19,28 @@ class RungConfig(BaseModel):
                         description="the best fraction of this rung's results so far that earn the next rung")
 
 
-class PredictorConfig(BaseModel):
+class SurrogateConfig(BaseModel):
+    """The predictor ensemble and its acquisition rule: one setting for both of its users, the search strategies
+    that rank suggestions (local, bananas) and the cascade's gate (`evaluation.predictor`)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    members: list[Literal["gp", "gbt", "ridge"]] = Field(default_factory=lambda: ["gp", "gbt", "ridge"])
+    members: list[Literal["gp", "gbt", "ridge"]] = Field(default_factory=lambda: ["gp", "gbt", "ridge"],
+                                                         min_length=1)
+    acquisition: Literal["ucb", "ei", "mean"] = "ucb"
+    kappa: float = Field(default=1.0, ge=0, description="UCB: mean + kappa * std")
+    xi: float = Field(default=0.0, ge=0, description="EI: improvement counted beyond best + xi")
+
+
+class PredictorConfig(BaseModel):
+    """The cascade's own use of the predictor (the ensemble itself: `evaluation.predictor`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     min_points: int = Field(default=8, ge=2, description="trained results needed before the predictor is used; "
                             "until then the proxy prior ranks candidates (cold start)")
     prior_proxies: list[str] = Field(default_factory=lambda: ["synflow", "nwot", "zico"],
                                      description="proxies averaged (as z-scores) into the cold-start prior")
-    acquisition: Literal["ucb", "ei", "mean"] = "ucb"
-    kappa: float = Field(default=1.0, ge=0, description="UCB: mean + kappa * std")
-    xi: float = Field(default=0.0, ge=0, description="EI: improvement counted beyond best + xi")
     keep: float = Field(default=0.5, gt=0, le=1, description="the best fraction by acquisition that is trained")
 
     @model_validator(mode="after")
@@ -37,8 +48,6 @@ class PredictorConfig(BaseModel):
         unknown = [p for p in self.prior_proxies if p not in PROXIES]
         if unknown:
             raise ValueError(f"prior_proxies: unknown {', '.join(unknown)}; known: {', '.join(PROXIES)}")
-        if not self.members:
-            raise ValueError("members: name at least one of gp, gbt, ridge")
         return self
 
 
@@ -88,4 +97,5 @@ class EvaluationConfig(BaseModel):
     lr: float = Field(default=1e-2, gt=0)
     seed: int = Field(default=0, ge=0)
     device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
+    predictor: SurrogateConfig = Field(default_factory=SurrogateConfig)
     cascade: CascadeConfig = Field(default_factory=CascadeConfig)

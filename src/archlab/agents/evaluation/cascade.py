@@ -50,7 +50,8 @@ def make_cascade(ctx: RunContext) -> Cascade:
     rungs = cfg.rungs or default_rungs(ctx.steps, FIDELITIES if ctx.task.tabular else None)
     if ctx.task.tabular:  # the table holds one value per cell, already a mean over seeds: nothing to confirm
         cfg = cfg.model_copy(update={"confirm": ConfirmConfig(top=0, seeds=0)})
-    return Cascade(cfg, rungs, chance=ctx.task.chance, seed=ctx.evaluation.seed)
+    return Cascade(cfg, rungs, chance=ctx.task.chance, seed=ctx.evaluation.seed,
+                   surrogate=ctx.evaluation.predictor)
 
 
 def run_cascade(ctx: RunContext, candidate: Candidate) -> CascadeOutcome:

@@ -25,10 +25,10 @@ def _domain(ctx: RunContext) -> GrammarDomain:
 
 
 def run_strategy(ctx: RunContext) -> Strategy:
-    cfg = ctx.search
+    cfg, surrogate = ctx.search, ctx.evaluation.predictor  # the ensemble: one setting, shared with the cascade
     return make_strategy(cfg.strategy, init=cfg.init_population, population=cfg.population,
-                         tournament=cfg.tournament_size, members=tuple(cfg.predictor),
-                         acquisition=cfg.acquisition, kappa=cfg.kappa, seed=ctx.seed)
+                         tournament=cfg.tournament_size, members=tuple(surrogate.members),
+                         acquisition=surrogate.acquisition, kappa=surrogate.kappa, seed=ctx.seed)
 
 
 def run_history(ctx: RunContext) -> list[Observation]:

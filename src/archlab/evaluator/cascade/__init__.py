@@ -28,7 +28,7 @@ import numpy as np
 
 from archlab.evaluator.cascade.acquisition import acquire
 from archlab.evaluator.cascade.rules import Decision, promote_on_arrival, successive_halving
-from archlab.evaluator.config import CascadeConfig, RungConfig
+from archlab.evaluator.config import CascadeConfig, RungConfig, SurrogateConfig
 from archlab.evaluator.predictors import FeatureRecord, OnlinePredictor
 
 log = logging.getLogger(__name__)
@@ -80,10 +80,12 @@ def default_rungs(steps: int, tabular_fidelities: Sequence[int] | None = None) -
 
 
 class Cascade:
-    def __init__(self, cfg: CascadeConfig, rungs: Sequence[RungConfig], *, chance: float, seed: int = 0) -> None:
+    def __init__(self, cfg: CascadeConfig, rungs: Sequence[RungConfig], *, chance: float, seed: int = 0,
+                 surrogate: SurrogateConfig | None = None) -> None:
         self.cfg, self.rungs, self.chance, self.seed = cfg, list(rungs), chance, seed
+        self.surrogate = surrogate or SurrogateConfig()
         p = cfg.predictor
-        self.predictor = OnlinePredictor(p.members, p.min_points, p.prior_proxies, seed=seed)
+        self.predictor = OnlinePredictor(self.surrogate.members, p.min_points, p.prior_proxies, seed=seed)
 
     def run(self, runner: StageRunner, features: FeatureRecord, history: Sequence[HistoryEntry]) -> CascadeOutcome:
         out = CascadeOutcome()
@@ -112,8 +114,9 @@ class Cascade:
                                           pool=[h.features for h in history])
         p = self.cfg.predictor
         best = max((h.rung_scores[first] for h in labelled), default=None)
-        rule = p.acquisition if forecast.source == "model" else "mean"  # prior z-scores carry no uncertainty
-        values = acquire(rule, forecast.mean, forecast.std, best=best, kappa=p.kappa, xi=p.xi)
+        s = self.surrogate
+        rule = s.acquisition if forecast.source == "model" else "mean"  # prior z-scores carry no uncertainty
+        values = acquire(rule, forecast.mean, forecast.std, best=best, kappa=s.kappa, xi=s.xi)
         value = float(values[0])
         decision = promote_on_arrival(value, [float(v) for v in values[1:]], p.keep, self.cfg.min_history)
         runner.record_prediction({"score": float(forecast.mean[0]), "mean": float(forecast.mean[0]),
