@@ -10,6 +10,11 @@ What holds, and how (see `describe()` for what is active on this machine):
   use a GPU get only the watchdog.
 - processes: RLIMIT_NPROC where it is enforced (not as root), and the watchdog counts the group.
 - file size: RLIMIT_FSIZE (Python ignores SIGXFSZ, so a large write raises in the candidate).
+- life: a job never outlives the process that started it. The worker (or unshare, whose --kill-child then
+  takes the worker along) gets SIGKILL when its starter dies, SIGKILL included (PR_SET_PDEATHSIG; the
+  signal follows the thread that forked, which is the one waiting in `run` until the job ends). RLIMIT_CPU
+  caps the CPU time at what the wall-clock limit allows the job's threads (with headroom), so even a job
+  nobody watches stops.
 - threads: OMP/MKL/OpenBLAS variables here, torch.set_num_threads in the worker.
 - environment: an allow-list; HOME and TMPDIR point into the work dir.
 - output: stdout/stderr drained by threads into bounded tails; the result comes back as a file.
@@ -76,9 +81,10 @@ def _read_cgroup(cgroup: cgroups.JobCgroup | None, watch: _Watch) -> None:
 class ProcessSandbox:
     name = "process"
 
-    def __init__(self, *, workroot: Path | None = None, die_with_parent: bool = False) -> None:
+    def __init__(self, *, workroot: Path | None = None, die_with_parent: bool = True) -> None:
         # Where job work dirs are made (default: the temp dir), and whether a job is killed when the
-        # process that started it dies, even by SIGKILL (the Ray backend: a node's worker can be killed).
+        # process that started it dies, even by SIGKILL (an archlab run killed by `kill -9` or the OOM
+        # killer; a Ray node's worker).
         self.workroot, self.die_with_parent = workroot, die_with_parent
         self._live: dict[int, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
@@ -132,6 +138,9 @@ class ProcessSandbox:
             "max_procs": f"cgroup v{cg} pids.max; watchdog counts the group" if cg
                          else f"watchdog counts the group; {nproc}",
             "file_size": "RLIMIT_FSIZE",
+            "lifetime": ("killed with the process that started it (PR_SET_PDEATHSIG)" if self.die_with_parent
+                         else "outlives a killed starter until its CPU-time limit")
+                        + "; RLIMIT_CPU from the wall limit",
             "threads": "OMP/MKL/OPENBLAS_NUM_THREADS + torch.set_num_threads",
             "output": "bounded stdout/stderr tails; result through a file",
             "rlimits": "hard limits" if ns.active or not root else "settable back up by a root candidate",
@@ -211,12 +220,18 @@ def _child_env(workdir: Path, limits: Limits) -> dict[str, str]:
 def _rlimits(job: Job) -> dict[int, int]:
     """Limits for the child, computed here because preexec_fn should do no more than set them."""
     lim = job.limits
-    out = {resource.RLIMIT_FSIZE: lim.file_size_mb << 20}
+    out = {resource.RLIMIT_FSIZE: lim.file_size_mb << 20, resource.RLIMIT_CPU: cpu_seconds(lim)}
     if not _may_use_gpu(job):
         out[resource.RLIMIT_AS] = lim.memory_mb << 20
     if os.geteuid() != 0:  # RLIMIT_NPROC is per user and ignored for root
         out[resource.RLIMIT_NPROC] = procfs.user_tasks(os.getuid()) + lim.max_procs + NPROC_HEADROOM
     return out
+
+
+def cpu_seconds(lim: Limits) -> int:
+    """CPU time a job may use: its wall clock times its threads, doubled (torch runs helper threads beside
+    the compute pool), plus a minute for imports. The wall-clock deadline stops a watched job long before."""
+    return int(2 * lim.wall_s * (lim.threads + 1)) + 60
 
 
 def _may_use_gpu(job: Job) -> bool:
