@@ -179,6 +179,17 @@ def test_the_task_commands_and_a_run_on_a_stored_task(tmp_path):
     assert ev.task.startswith("sig@") and {"val_balanced_accuracy", "test_macro_f1"} <= set(ev.metrics)
     assert 0 <= ev.metrics["val_acc"] <= 1
 
+    report = archlab(ws, "report", "latest")
+    assert report.returncode == 0, report.stderr
+    md = Path(report.stdout.split()[1]).read_text()
+    section = md.split("## Task\n")[1].split("\n## ")[0]
+    assert "`sig` (stored)" in section and "| classes | 0 = 0, 1 = 1, 2 = 2 |" in section
+    assert "144 / 36 / 60 train / val / test; val drawn from train, stratified, seed 0" in section
+    digest = json.loads(archlab(ws, "task", "show", "sig", "--json").stdout)["hashes"][str(tmp_path / "train.npz")]
+    assert f"(sha256 {digest})" in section
+    html = Path(report.stdout.split()[0]).read_text()
+    assert '<section id="task">' in html and "<th>recipe</th><td>60 steps, batch 32" in html
+
     wrong = archlab(ws, "run", "--task", "nothere", "--budget", "1m")
     assert wrong.returncode == 2 and "unknown task 'nothere'" in wrong.stderr and "stored tasks: sig" in wrong.stderr
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from archlab.report.data import Report, build_report
+from archlab.evaluator.tasks import TASKS
+from archlab.report.data import Report, TaskInfo, build_report
 from archlab.report.html import render_html
 from archlab.report.llm import llm_section
 from archlab.report.markdown import render_markdown
@@ -25,6 +26,7 @@ from archlab.report.memory import memory_section
 from archlab.report.rank import save_rank_fidelity
 from archlab.report.repro_bundle import write_bundle
 from archlab.report.run_view import read_run_view
+from archlab.run.tasks import stored_task
 from archlab.run.workspace import Workspace
 
 GENERATED = ("plots", "repro")  # folders each report rewrites from scratch (no stale cards or plots)
@@ -63,7 +65,31 @@ def load_report(ws: Workspace, run_id: str) -> Report:
         view = read_run_view(session, run_id)
         memory = memory_section(session=session, run_id=run_id)
         llm = llm_section(session=session, run_id=run_id, candidates=view.candidates, evaluations=view.evaluations)
-    return build_report(view, llm=llm, memory=memory)
+    return build_report(view, llm=llm, memory=memory, task=task_info(ws, view.run.task))
+
+
+def task_info(ws: Workspace, name: str) -> TaskInfo:
+    """The task card behind a run (the stored record, read as data: no file of the user's is opened)."""
+    stored = stored_task(ws, name)
+    if stored is not None:
+        r, card = stored.record, stored.card
+        sizes, drawn = r["sizes"], [s for s in ("val", "test") if s not in r["given_splits"]]
+        rows = [("inputs", f"{tuple(r['input_shape'])}, standardised per channel with training statistics"),
+                ("classes", ", ".join(f"{i} = {c}" for i, c in enumerate(r["classes"]))),
+                ("splits", f"{sizes['train']} / {sizes['val']} / {sizes['test']} train / val / test"
+                 + (f"; {' and '.join(drawn)} drawn from train, stratified, seed {card.split.seed}" if drawn else "")),
+                ("per class", "; ".join(f"{s} {c}" for s, c in r["class_counts"].items())),
+                ("selected on", f"validation {card.metric}; reported: {', '.join(card.report_metrics) or 'none'}"),
+                ("recipe", f"{card.recipe.steps} steps, batch {card.recipe.batch_size}, at most "
+                           f"{card.max_params:,} parameters"),
+                *((f"data {Path(f).name}", f"{f} (sha256 {d})") for f, d in r["hashes"].items())]
+        return TaskInfo(name=name, origin="stored", rows=rows)
+    if name in TASKS:
+        spec = TASKS[name].spec
+        return TaskInfo(name=name, origin="built-in", rows=[("description", TASKS[name].description),
+                                                            ("inputs", str(spec.input_shape)),
+                                                            ("outputs", str(spec.num_outputs))])
+    return TaskInfo(name=name, origin="unknown", rows=[("description", "not a task this workspace knows")])
 
 
 def _write_plots(folder: Path, report: Report) -> None:

@@ -24,7 +24,16 @@ class Section:
     title: str
 
 
-SECTIONS = (Section("summary", "Morning summary"), Section("leaderboard", "Leaderboard"),
+@dataclass(frozen=True)
+class TaskInfo:
+    """What the run searched on: a built-in task's description, or a stored task card with its data."""
+
+    name: str
+    origin: str  # built-in | stored | unknown
+    rows: list[tuple[str, str]]  # (what, value), in reading order
+
+
+SECTIONS = (Section("summary", "Morning summary"), Section("task", "Task"), Section("leaderboard", "Leaderboard"),
             Section("pareto", "Pareto fronts"), Section("progress", "Best so far"),
             Section("rank-fidelity", "Rank fidelity"), Section("lineage", "Lineage of the best candidates"),
             Section("cards", "Notable architectures"), Section("failures", "Failed and rejected candidates"),
@@ -35,6 +44,7 @@ SECTIONS = (Section("summary", "Morning summary"), Section("leaderboard", "Leade
 class Report:
     view: RunView
     summary: Summary
+    task: TaskInfo
     board: list[tuple[int, Candidate, Evaluation]]
     pareto: list[Figure]
     progress: list[Figure]
@@ -58,10 +68,10 @@ class Report:
         return [*self.pareto, *self.progress, *([self.rank] if self.rank else [])]
 
 
-def build_report(view: RunView, *, llm: str | None, memory: str) -> Report:
+def build_report(view: RunView, *, llm: str | None, memory: str, task: TaskInfo) -> Report:
     rows = rank_rows(view.run, view.evaluations)
     table = rank_section(view.run, view.evaluations)
-    return Report(view=view, summary=summarise(view),
+    return Report(view=view, summary=summarise(view), task=task,
                   board=[(r, c, e) for r, (c, e) in enumerate(view.leaderboard[:TOP], start=1)],
                   pareto=pareto_figures(view), progress=progress_figures(view),
                   rank=rank_figure(rows) if rows else None,

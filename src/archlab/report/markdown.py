@@ -23,7 +23,7 @@ def render_markdown(report: Report) -> str:
     head = [f"# archlab run {run.id}", "", f"- task: `{run.task}`, space: `{run.space}`",
             f"- status: {run.status}" + (f" ({text(run.stop_reason)})" if run.stop_reason else ""),
             "- report.html beside this file holds the same report with the plots inline."]
-    bodies = {"summary": summary(report.summary), "leaderboard": leaderboard(report),
+    bodies = {"summary": summary(report.summary), "task": task(report), "leaderboard": leaderboard(report),
               "pareto": figures(report.pareto), "progress": figures(report.progress), "rank-fidelity": rank(report),
               "lineage": lineage(report.lineage), "cards": cards(report.cards), "failures": failures(report),
               "llm": report.llm or "No LLM calls or notes: every role ran offline.", "memory": report.memory,
@@ -34,6 +34,12 @@ def render_markdown(report: Report) -> str:
 
 def section(sec: Section, body: str) -> str:
     return f"## {sec.title}\n\n{body}"
+
+
+def task(report: Report) -> str:
+    info = report.task
+    rows = [f"`{info.name}` ({info.origin})", "", "| | |", "|---|---|"]
+    return "\n".join(rows + [f"| {text(what)} | {text(value)} |" for what, value in info.rows])
 
 
 def summary(s: Summary) -> str:
