@@ -54,8 +54,14 @@ def wait_for(predicate, timeout: float) -> None:
 def kill_after_training(ws: Path, args: list[str], trained: int) -> None:
     """Start the run and SIGKILL it once `trained` training evaluations are stored."""
     proc = start(ws, *args)
+
+    def trained_enough() -> bool:
+        if proc.poll() is not None:  # the run ended on its own: say why instead of waiting out the timeout
+            raise AssertionError(f"the run exited with {proc.returncode}: {proc.stderr.read()[-3000:]}")
+        return (ws / "archlab.db").exists() and len(train_evals(ws)) >= trained
+
     try:
-        wait_for(lambda: (ws / "archlab.db").exists() and len(train_evals(ws)) >= trained, timeout=300)
+        wait_for(trained_enough, timeout=300)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
