@@ -3,6 +3,8 @@ arrows between rooms, checked against the rules of DESIGN.md.
 
     python scripts/layout.py             # tables; exit 1 when an import goes against an arrow
     python scripts/layout.py --json F    # the same figures, machine-readable
+    python scripts/layout.py --tree DIR  # a checkout of the layout before src/ (folders mapped into archlab.*):
+                                         # its figures, the flat shell counted as one room, no rules checked
 
 A room is a top-level package of `src/archlab` (agents, sandbox, ...) or `errors` / `__init__` at the root.
 """
@@ -75,12 +77,15 @@ def functions(tree: ast.AST):
             yield node.name, node.end_lineno - node.lineno + 1
 
 
-def measure() -> dict:
+def measure(files: list[tuple[str, str, Path]] | None = None, *, check: bool = True) -> dict:
+    """Figures over (room, shown path, file); by default every module of src/archlab."""
+    files = files if files is not None else [(room_of(p), str(p.relative_to(PACKAGE)), p)
+                                             for p in sorted(PACKAGE.rglob("*.py"))]
+    known = {room for room, _, _ in files}
     rooms: dict[str, dict] = {}
     arrows: Counter[tuple[str, str]] = Counter()
     violations, largest_module, largest_function = [], ("", 0), ("", 0)
-    for path in sorted(PACKAGE.rglob("*.py")):
-        room, rel = room_of(path), str(path.relative_to(PACKAGE))
+    for room, rel, path in files:
         lines = len(path.read_text().splitlines())
         entry = rooms.setdefault(room, {"modules": 0, "lines": 0})
         entry["modules"] += 1
@@ -88,14 +93,43 @@ def measure() -> dict:
         largest_module = max(largest_module, (rel, lines), key=lambda x: x[1])
         for name, length in functions(ast.parse(path.read_text())):
             largest_function = max(largest_function, (f"{rel}:{name}", length), key=lambda x: x[1])
-        for target in imported_rooms(path) - {room}:
+        targets = imported_rooms(path) if check else {t if t in known else "shell" for t in _imports(path)}
+        for target in targets - {room}:
             arrows[(room, target)] += 1
-            if target not in ALLOWED.get(room, set()):
+            if check and target not in ALLOWED.get(room, set()):
                 violations.append(f"{rel} imports archlab.{target}")
     return {"rooms": rooms, "arrows": [{"from": a, "to": b, "modules": n} for (a, b), n in sorted(arrows.items())],
             "largest_module": {"path": largest_module[0], "lines": largest_module[1]},
             "largest_function": {"name": largest_function[0], "lines": largest_function[1]},
             "violations": violations}
+
+
+OLD_FOLDERS = ("agents", "sandbox", "evaluator", "knowledge", "spaces")
+
+
+def old_layout(tree: Path) -> list[tuple[str, str, Path]]:
+    """The folders-mapped layout: each package folder a room, the flat shell `archlab/` one room (web apart)."""
+    files = []
+    for path in sorted(tree.rglob("*.py")):
+        rel = path.relative_to(tree)
+        if rel.parts[0] in OLD_FOLDERS:
+            files.append((rel.parts[0], str(rel), path))
+        elif rel.parts[0] == "archlab":
+            files.append(("web" if rel.parts[1] == "web" else "shell", str(rel), path))
+    return files
+
+
+def _imports(path: Path) -> set[str]:
+    """archlab.<name> imported by an old-layout file (relative imports are not used there)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+            [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "archlab" and len(parts) > 1:
+                found.add(parts[1])
+    return found
 
 
 def print_tables(figures: dict) -> None:
@@ -116,8 +150,9 @@ def print_tables(figures: dict) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--tree", type=Path, help="measure a checkout of the layout before src/ instead")
     args = parser.parse_args()
-    figures = measure()
+    figures = measure(old_layout(args.tree), check=False) if args.tree else measure()
     print_tables(figures)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
