@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from archlab.sandbox import namespaces
-from archlab.sandbox.base import Limits
-from archlab.sandbox.process import cpu_seconds
+from archlab.sandbox.base import Limits, cpu_seconds
 
 HERE = Path(__file__).parent
 STARTER = """
@@ -129,3 +128,50 @@ def test_a_job_carries_a_cpu_time_limit(tmp_path):
         proc.kill()
         proc.wait(timeout=10)
         assert wait_for(lambda: not job_processes(root), 5)
+
+
+DOCKER_STARTER = """
+import sys
+from pathlib import Path
+from archlab.evaluator.tasks import get_task
+from archlab.sandbox.base import DockerOptions, Job, Limits
+from archlab.sandbox.docker import DockerSandbox
+box = DockerSandbox(DockerOptions(image=sys.argv[3]))
+job = Job(stage="build", source=Path(sys.argv[2]).read_text(), task=get_task("mnist1d").spec.model_dump(),
+          limits=Limits(wall_s=600, threads=1))
+box.run(job)
+"""
+
+
+@pytest.mark.docker
+def test_a_killed_starters_container_is_bounded_and_swept_by_the_next_process(tmp_path):
+    """Docker keeps a container whose starter died: it carries the CPU-time limit, and the next archlab process
+    that opens the Docker sandbox removes it."""
+    from hostile import open_sandbox, session_image
+
+    from archlab.sandbox.docker import OWNER, connect
+
+    open_sandbox("docker").close()  # skips (or fails under CI) without a daemon and the image
+    client = connect()
+    candidate = tmp_path / "candidate.py"
+    candidate.write_text((HERE / "hostile" / "ignore_sigterm.py").read_text())
+    proc = subprocess.Popen([sys.executable, "-c", DOCKER_STARTER, "-", str(candidate), session_image()],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def mine() -> list:
+        return [c for c in client.containers.list(all=True, filters={"label": "archlab.sandbox=job"})
+                if c.labels.get(OWNER, "").endswith(f":{proc.pid}")]
+
+    try:
+        assert wait_for(lambda: any(c.status == "running" for c in mine()), 120), "no running container"
+        ulimits = {u["Name"]: u["Hard"] for u in mine()[0].attrs["HostConfig"]["Ulimits"]}
+        assert ulimits["cpu"] == cpu_seconds(Limits(wall_s=600, threads=1))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert mine(), "the container went with its starter: nothing left to sweep"
+        open_sandbox("docker").close()  # the next process on this host sweeps containers of dead owners
+        assert wait_for(lambda: not mine(), 30), mine()
+    finally:
+        proc.kill()
+        for container in mine():
+            container.remove(force=True)

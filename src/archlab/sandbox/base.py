@@ -40,6 +40,13 @@ class Limits(BaseModel):
     output_cap_kb: int = Field(default=64, gt=0, description="tail of stdout and of stderr kept")
 
 
+def cpu_seconds(lim: Limits) -> int:
+    """CPU time a job may use (RLIMIT_CPU on every backend): its wall clock times its threads, doubled (torch
+    runs helper threads beside the compute pool), plus a minute for imports. A watched job meets its wall-clock
+    deadline long before; the limit stops one whose starter died."""
+    return int(2 * lim.wall_s * (lim.threads + 1)) + 60
+
+
 class DockerOptions(BaseModel):
     """Settings of the Docker backend (`sandbox.docker` in the experiment config)."""
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from archlab.errors import SandboxError
 from archlab.sandbox import image, procfs, protocol
-from archlab.sandbox.base import DockerOptions, Job, JobResult, JobStatus, Limits
+from archlab.sandbox.base import DockerOptions, Job, JobResult, JobStatus, Limits, cpu_seconds
 
 try:
     import docker
@@ -128,7 +128,10 @@ class DockerSandbox:
             mem_limit=f"{lim.memory_mb}m", memswap_limit=f"{lim.memory_mb}m",
             pids_limit=lim.max_procs + NPROC_HEADROOM, nano_cpus=int(min(lim.threads, os.cpu_count() or 1) * 1e9),
             cap_drop=["ALL"], security_opt=["no-new-privileges"],
-            ulimits=[Ulimit(name="fsize", soft=lim.file_size_mb << 20, hard=lim.file_size_mb << 20)],
+            ulimits=[Ulimit(name="fsize", soft=lim.file_size_mb << 20, hard=lim.file_size_mb << 20),
+                     # Docker has no run-time limit; CPU time bounds a container whose starter died before
+                     # the next archlab process's sweep removes it.
+                     Ulimit(name="cpu", soft=cpu_seconds(lim), hard=cpu_seconds(lim))],
             log_config=LogConfig(type="json-file", config={"max-size": f"{lim.output_cap_kb}k", "max-file": "1"}),
             labels={image.LABEL: "job", OWNER: self.owner, "archlab.stage": job.stage},
             device_requests=[DeviceRequest(count=-1, capabilities=[["gpu"]])] if self.options.gpus else None,

@@ -45,7 +45,7 @@ from typing import Any
 
 from archlab.errors import SandboxError
 from archlab.sandbox import cgroups, namespaces, procfs, protocol
-from archlab.sandbox.base import Job, JobResult, JobStatus, Limits
+from archlab.sandbox.base import Job, JobResult, JobStatus, Limits, cpu_seconds
 from archlab.sandbox.streams import TailReader
 
 log = logging.getLogger(__name__)
@@ -226,12 +226,6 @@ def _rlimits(job: Job) -> dict[int, int]:
     if os.geteuid() != 0:  # RLIMIT_NPROC is per user and ignored for root
         out[resource.RLIMIT_NPROC] = procfs.user_tasks(os.getuid()) + lim.max_procs + NPROC_HEADROOM
     return out
-
-
-def cpu_seconds(lim: Limits) -> int:
-    """CPU time a job may use: its wall clock times its threads, doubled (torch runs helper threads beside
-    the compute pool), plus a minute for imports. The wall-clock deadline stops a watched job long before."""
-    return int(2 * lim.wall_s * (lim.threads + 1)) + 60
 
 
 def _may_use_gpu(job: Job) -> bool:
