@@ -4,7 +4,9 @@ Rules are tried in order; the first whose `match` strings all occur in the reque
 has uses left) answers. An answer is a dict (sent as the JSON content, or as the arguments of the forced
 tool call when the request has `tools`), a string sent verbatim, or a callable of the request's text
 returning either. A rule may inject a fault instead: `timeout` (answers after `delay` seconds), `429`
-(with Retry-After), `500`, `truncated` (half of the JSON), or a verbatim invalid answer.
+(with Retry-After), `500`, `truncated` (half of the JSON), `length` (half of the JSON with finish_reason
+"length", as a server does at max_tokens), `partial_usage` (usage with total_tokens only), `no_usage` (no usage
+block), `drop` (the connection closed without a response), or a verbatim invalid answer.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ Answer = dict | str | Callable[[str], dict | str]
 class Rule:
     match: list[str]
     answer: Answer | None = None
-    fault: str | None = None  # timeout | 429 | 500 | truncated
+    fault: str | None = None  # timeout | 429 | 500 | truncated | length | partial_usage | no_usage | drop
     times: int | None = None  # None: unlimited
     delay: float = 5.0  # timeout: seconds before answering
     retry_after: float = 0.05  # 429: the Retry-After header
@@ -99,12 +101,23 @@ class ScriptedLLM:
             return _send(handler, 500, {"error": {"message": "the model crashed", "type": "server_error"}})
         if rule.fault == "timeout":
             time.sleep(rule.delay)
+        if rule.fault == "drop":  # as a gateway that drops the connection: no status line at all
+            handler.close_connection = True
+            handler.connection.shutdown(2)
+            return None
         answer = rule.answer(text) if callable(rule.answer) else rule.answer
         content = answer if isinstance(answer, str) else json.dumps(answer)
-        if rule.fault == "truncated":
+        if rule.fault in ("truncated", "length"):
             content = content[: len(content) // 2]
+        completion = _completion(body, content, text)
+        if rule.fault == "length":
+            completion["choices"][0]["finish_reason"] = "length"
+        if rule.fault == "partial_usage":
+            completion["usage"] = {"total_tokens": completion["usage"]["total_tokens"]}
+        if rule.fault == "no_usage":
+            del completion["usage"]
         try:
-            _send(handler, 200, _completion(body, content, text))
+            _send(handler, 200, completion)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout fault)
             pass
 

@@ -2,6 +2,8 @@
 bounded re-ask of invalid answers, transport faults retried by the openai client alone, accounting,
 budgets; and every prompt template rendered strictly."""
 
+import json
+
 import jinja2
 import pytest
 from llm_server import ScriptedLLM
@@ -31,7 +33,8 @@ FIXTURES = {
                  "example": {"derivation": {"rule": "x"}, "summary": "s"},
                  "parents": [{"id": "c1", "summary": "s", "source": "def build_model(task): ...",
                               "derivation": None}]},
-    "coder_repair.j2": {"task": TASK, "plan": PLAN, "source": "x", "reason": "Traceback ..."},
+    "coder_repair.j2": {"task": TASK, "plan": PLAN, "source": "x", "reason": "build candidate_error: boom",
+                        "traceback": "Traceback (most recent call last): ..."},
     "critic.j2": {"task": TASK, "plan": PLAN, "source": "x", "summary": "s", "params": 1, "flops": 2,
                   "nearest": [CAND], "concepts": [], "failures": []},
     "analyst.j2": {"task": TASK, "child": CAND, "comparison": {"claim": "c1 improved"},
@@ -142,6 +145,64 @@ def test_faults_past_the_client_retries_are_an_llm_error(server, engine):
         ask(client(server, engine, max_retries=1))
     assert err.value.status == "server_error" and len(server.log) == 2
     assert calls(engine)[0].faults == {"500": 2}
+
+
+@pytest.mark.parametrize("fault", ["partial_usage", "no_usage"])
+def test_missing_token_counts_are_estimated_and_marked(server, engine, fault):
+    """A gateway that sends only total_tokens, or no usage at all: no crash, no silent $0."""
+    server.add("PLAN", PLAN, fault=fault)
+    assert ask(client(server, engine, price_in=1.0, price_out=2.0)).move == "explore"
+    [call] = calls(engine)
+    assert call.status == "ok" and call.faults == {"usage_estimated": 1}
+    assert call.prompt_tokens > 0 and call.completion_tokens > 0 and call.cost_usd > 0
+    if fault == "partial_usage":  # the server's total is kept, split between prompt and completion
+        prompt, content = len(server.log[0].text), len(json.dumps(PLAN))
+        assert call.prompt_tokens + call.completion_tokens == max(1, prompt // 4) + max(1, content // 4)
+
+
+def test_a_cut_off_answer_is_asked_again_with_more_tokens_then_named(server, engine, caplog):
+    server.add("PLAN", PLAN, fault="length", times=1)
+    server.add("PLAN", PLAN)
+    assert ask(client(server, engine, max_tokens=100)).move == "explore"
+    assert [e.body["max_tokens"] for e in server.log] == [100, 200]
+    assert [c.status for c in calls(engine)] == ["truncated", "ok"]
+    assert "cut off at max_tokens 100" in caplog.text and "llm.planner.max_tokens" in caplog.text
+
+    server.add("PLAN", PLAN, fault="length")
+    server.rules.pop(1)  # from now on every answer is cut off
+    with pytest.raises(LLMError, match=r"cut off at max_tokens 200 .*raise llm.planner.max_tokens") as err:
+        ask(client(server, engine, max_tokens=100))
+    assert err.value.status == "truncated"  # not "not valid JSON", and not re-asked as such
+
+
+def test_dropped_connections_are_not_called_timeouts(server, engine):
+    server.add("PLAN", PLAN, fault="drop", times=1)
+    server.add("PLAN", PLAN)
+    assert ask(client(server, engine)).move == "explore"
+    assert calls(engine)[0].faults == {"connection": 1}
+    server.add("PLAN", PLAN, fault="drop")
+    server.rules.pop(1)
+    with pytest.raises(LLMError) as err:
+        ask(client(server, engine, max_retries=1))
+    assert err.value.status == "connection" and calls(engine)[-1].faults == {"connection": 2}
+
+
+def test_a_repair_sees_the_traceback_of_the_failed_build(engine):
+    from types import SimpleNamespace
+
+    from archlab.agents.roles.coder.llm import build_traceback
+    from archlab.store import Candidate, Evaluation
+    from archlab.store import records as store
+
+    trace = "Traceback (most recent call last):\n  File \"candidate.py\", line 9\nRuntimeError: shapes (4x7) (8x2)"
+    with Session(engine) as s:
+        store.upsert_candidate(session=s, candidate=Candidate(id="c1", run_id="r1", step=0, origin="write",
+                                                               source="x"))
+        store.add_evaluation(session=s, evaluation=Evaluation(
+            candidate_id="c1", run_id="r1", fingerprint="", task="mnist1d", stage="build", fidelity=0, seed=0,
+            status="candidate_error", error="RuntimeError: shapes", artifacts={"traceback": trace}))
+    ctx = SimpleNamespace(session=lambda: Session(engine))
+    assert build_traceback(ctx, "c1") == trace and build_traceback(ctx, "c2") == ""
 
 
 def test_a_misconfigured_endpoint_stops_the_run(server):

@@ -18,6 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import openai
+
+try:  # openai 3 ships its own fork of httpx and builds its requests with it
+    import httpx2 as httpx
+except ImportError:  # openai 1 and 2 use httpx itself
+    import httpx
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -30,6 +35,7 @@ from archlab.store import agent_log
 __all__ = ["CallSite", "LLMBudgetExceeded", "LLMClient", "LLMEndpointError", "LLMError"]
 log = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)
+MAX_TOKENS_CAP = 32_768  # a cut-off answer is asked again once with twice the max_tokens, up to this
 R = TypeVar("R")
 
 
@@ -40,6 +46,25 @@ class _Traffic:
     requests: int = 0
     responses: int = 0
     statuses: Counter = field(default_factory=Counter)
+    lost: Counter = field(default_factory=Counter)  # requests with no response: timeout | connection
+
+
+class _Transport(httpx.HTTPTransport):
+    """The HTTP transport, telling a request that timed out from one whose connection failed or dropped."""
+
+    def __init__(self, on_lost: Callable[[str], None]) -> None:
+        super().__init__()
+        self._on_lost = on_lost
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return super().handle_request(request)
+        except httpx.TimeoutException:
+            self._on_lost("timeout")
+            raise
+        except httpx.TransportError:  # refused, reset, dropped without a status line
+            self._on_lost("connection")
+            raise
 
 
 class LLMClient:
@@ -51,7 +76,8 @@ class LLMClient:
         self.cfg, self.engine, self.run_id = cfg, engine, run_id
         self.choose_model = choose_model
         self._local = threading.local()
-        http = openai.DefaultHttpxClient(event_hooks={"request": [self._on_request], "response": [self._on_response]})
+        http = openai.DefaultHttpxClient(event_hooks={"request": [self._on_request], "response": [self._on_response]},
+                                         transport=_Transport(self._on_lost))
         # A local server (Ollama, vLLM, llama.cpp) needs no key, but the package insists on one.
         self._api = openai.OpenAI(base_url=cfg.base_url, api_key=api_key or "not-needed", timeout=cfg.timeout_s,
                                   max_retries=cfg.max_retries, http_client=http)
@@ -109,10 +135,30 @@ class LLMClient:
         if spent:
             self._store(site, status="budget", error=spent)
             raise LLMBudgetExceeded(spent)
+        max_tokens = self.cfg.role(site.role).max_tokens or self.cfg.max_tokens
+        for attempt in range(2):
+            response = self._one(site, schema, messages, retries=retries, max_tokens=max_tokens)
+            if _finish(response) != "length":
+                self.failures_in_row = 0
+                return _content(response)
+            if attempt == 0 and max_tokens < MAX_TOKENS_CAP:
+                log.warning("the %s's answer was cut off at max_tokens %d; asking again with %d (raise "
+                            "llm.%s.max_tokens to avoid this)", site.role, max_tokens,
+                            min(2 * max_tokens, MAX_TOKENS_CAP), site.role)
+                max_tokens = min(2 * max_tokens, MAX_TOKENS_CAP)
+                continue
+            break
+        self._failed()
+        raise LLMError(f"{site.role}: the answer was cut off at max_tokens {max_tokens} (finish_reason length); "
+                       f"raise llm.{site.role}.max_tokens or llm.max_tokens", "truncated")
+
+    def _one(self, site: CallSite, schema: type[BaseModel], messages: list[dict], *, retries: int,
+             max_tokens: int):
+        """One request, stored with its accounting; a response cut off at max_tokens is stored `truncated`."""
         self._local.traffic = traffic = _Traffic()
         started = time.monotonic()
         try:
-            response = self._api.chat.completions.create(**self._request(site.role, schema, messages))
+            response = self._api.chat.completions.create(**self._request(site.role, schema, messages, max_tokens))
         except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError,
                 openai.BadRequestError, openai.UnprocessableEntityError) as exc:
             self._store(site, status="endpoint", error=_short(exc), traffic=traffic, started=started)
@@ -122,19 +168,18 @@ class LLMClient:
             self._store(site, status=status, error=_short(exc), traffic=traffic, started=started)
             self._failed()
             raise LLMError(f"{site.role}: the LLM call failed ({status}): {_short(exc)}", status) from exc
-        usage = response.usage
-        prompt_tokens = usage.prompt_tokens if usage else 0
-        completion_tokens = usage.completion_tokens if usage else 0
-        self._store(site, status="ok", traffic=traffic, started=started, prompt_tokens=prompt_tokens,
-                    completion_tokens=completion_tokens, validation_retries=retries)
-        self.failures_in_row = 0
-        return _content(response)
+        prompt_tokens, completion_tokens, estimated = usage_of(response, messages)
+        truncated = _finish(response) == "length"
+        self._store(site, status="truncated" if truncated else "ok", traffic=traffic, started=started,
+                    prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, validation_retries=retries,
+                    estimated=estimated, error=f"cut off at max_tokens {max_tokens}" if truncated else None)
+        return response
 
-    def _request(self, role: str, schema: type[BaseModel], messages: list[dict]) -> dict:
+    def _request(self, role: str, schema: type[BaseModel], messages: list[dict], max_tokens: int) -> dict:
         request: dict[str, Any] = {
             "model": self._local.model, "messages": messages,
             "temperature": self.cfg.temperature_of(role),
-            "max_tokens": self.cfg.role(role).max_tokens or self.cfg.max_tokens,
+            "max_tokens": max_tokens,
         }
         json_schema = schema.model_json_schema()
         if self.cfg.output == "json_schema":
@@ -152,13 +197,15 @@ class LLMClient:
 
     def _store(self, site: CallSite, *, status: str, error: str | None = None, traffic: _Traffic | None = None,
                started: float | None = None, prompt_tokens: int = 0, completion_tokens: int = 0,
-               validation_retries: int = 0) -> None:
+               validation_retries: int = 0, estimated: bool = False) -> None:
         latency = time.monotonic() - started if started is not None else 0.0
         model = getattr(self._local, "model", None) or self.cfg.model_of(site.role)
         cost = self.cfg.cost(site.role, prompt_tokens, completion_tokens, model)
         tokens, usd, wall = self.used
         self.used = (tokens + prompt_tokens + completion_tokens, usd + cost, wall + latency)
         faults = _faults(traffic) if traffic else {}
+        if estimated:  # the server sent no (or partial) token counts: these are estimates, and say so
+            faults["usage_estimated"] = 1
         log.info("llm %s %s: %s, %d+%d tokens, %.1fs%s", site.role, model, status,
                  prompt_tokens, completion_tokens, latency, f", faults {faults}" if faults else "")
         if self.engine is None:
@@ -200,6 +247,11 @@ class LLMClient:
         if traffic is not None:
             traffic.requests += 1
 
+    def _on_lost(self, reason: str) -> None:
+        traffic = getattr(self._local, "traffic", None)
+        if traffic is not None:
+            traffic.lost[reason] += 1
+
     def _on_response(self, response) -> None:
         traffic = getattr(self._local, "traffic", None)
         if traffic is not None:
@@ -234,11 +286,43 @@ def _parse_json(raw: str) -> Any:
 
 
 def _faults(traffic: _Traffic) -> dict[str, int]:
-    faults = dict(traffic.statuses)
-    lost = traffic.requests - traffic.responses  # a request with no response timed out or lost its connection
-    if lost > 0:
-        faults["timeout"] = lost
-    return faults
+    """HTTP statuses >= 400 and lost requests by cause (timeout, connection), as the transport saw them."""
+    return {**dict(traffic.statuses), **dict(traffic.lost)}
+
+
+BYTES_PER_TOKEN = 4.0  # the usual figure for English and code with BPE tokenizers; only for missing usage
+
+
+def usage_of(response, messages: list[dict]) -> tuple[int, int, bool]:
+    """(prompt, completion, estimated): the server's counts; what it left out (some gateways send only
+    total_tokens, some nothing) is estimated from the text, and the call is marked estimated."""
+    usage = response.usage
+    prompt = getattr(usage, "prompt_tokens", None) if usage else None
+    completion = getattr(usage, "completion_tokens", None) if usage else None
+    total = getattr(usage, "total_tokens", None) if usage else None
+    if prompt is not None and completion is not None:
+        return int(prompt), int(completion), False
+    guess_prompt = _estimate(sum(len(str(m.get("content") or "")) for m in messages))
+    guess_completion = _estimate(len(_content(response)))
+    if prompt is None and completion is not None:
+        prompt = total - completion if total is not None else guess_prompt
+    elif completion is None and prompt is not None:
+        completion = total - prompt if total is not None else guess_completion
+    elif total is not None:  # only the total: split it in the proportion of the estimates
+        share = guess_prompt / max(1, guess_prompt + guess_completion)
+        prompt = round(total * share)
+        completion = total - prompt
+    else:
+        prompt, completion = guess_prompt, guess_completion
+    return max(0, int(prompt)), max(0, int(completion)), True
+
+
+def _estimate(chars: int) -> int:
+    return max(1, round(chars / BYTES_PER_TOKEN))
+
+
+def _finish(response) -> str | None:
+    return response.choices[0].finish_reason if response.choices else None
 
 
 def _fault_status(exc: openai.APIError) -> str:

@@ -27,6 +27,7 @@ from archlab.agents.state import DiscoveryState, Plan, Proposal, proposal_of, ve
 from archlab.errors import ConfigError, GrammarError
 from archlab.spaces import Space
 from archlab.store import Candidate
+from archlab.store import records as store
 
 GRAMMAR_SAMPLES = 4  # derivations of a proposed grammar built in the sandbox before it is accepted
 
@@ -39,7 +40,8 @@ def llm_code(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
     parents = candidates_by_id(ctx, chosen.parents)
     if previous:
         prompt = render("coder_repair.j2", task=task_view(ctx), plan=chosen.model_dump(),
-                        source=previous.source, reason=verdict.reason[:4 * ERROR])
+                        source=previous.source, reason=verdict.reason[:4 * ERROR],
+                        traceback=build_traceback(ctx, verdict.candidate_id))
     else:
         prompt = render("coder.j2", task=task_view(ctx), plan=chosen.model_dump(), space=ctx.space.name,
                         grammar=ctx.space.grammar.text, example=_example(ctx),
@@ -115,6 +117,15 @@ def _grammar_proposal(ctx: RunContext, state: DiscoveryState, answer: CodeAnswer
     return Proposal(origin="grammar", source=space.compile(tree), derivation=tree.to_dict(), space=record.name,
                     derivation_hash=f"{record.name}:{space.canonical(tree)}", summary=space.summary(tree),
                     **{**base, "rationale": f"{answer.rationale} (new space {record.name})"})
+
+
+def build_traceback(ctx: RunContext, candidate_id: str) -> str:
+    """The tail of the traceback the failed build of this candidate left, or "" (a static check, a review)."""
+    with ctx.session() as session:
+        builds = [e for e in store.candidate_evaluations(session=session, candidate_id=candidate_id)
+                  if e.stage == "build" and e.status != "ok"]
+    trace = (builds[-1].artifacts or {}).get("traceback", "") if builds else ""
+    return trace[-4 * ERROR:]
 
 
 def offline_fallback(state: DiscoveryState, runtime: Runtime[RunContext], chosen: Plan,
