@@ -47,9 +47,10 @@ def new_run_id() -> str:
 def start_run(ws: Workspace, cfg: ExperimentConfig) -> str:
     """Record a new run and its resolved config; nothing is written before the config is valid."""
     run_id = new_run_id()
+    task = run_task(cfg, ws)  # an unknown task fails before the store is even opened
     with Session(ws.engine) as session:
         # An unknown or broken grammar, or one for other inputs than the task's, fails before any record.
-        _check_fits(load_workspace_space(session, cfg.space), run_task(cfg, ws))
+        _check_fits(load_workspace_space(session, cfg.space), task)
         store.add_run(session=session, run=Run(id=run_id, task=cfg.task, space=cfg.space,
                                                config=cfg.resolved(), budget_s=cfg.budget,
                                                max_evals=cfg.max_evals, pid=os.getpid()))
