@@ -6,7 +6,8 @@ tool call when the request has `tools`), a string sent verbatim, or a callable o
 returning either. A rule may inject a fault instead: `timeout` (answers after `delay` seconds), `429`
 (with Retry-After), `500`, `truncated` (half of the JSON), `length` (half of the JSON with finish_reason
 "length", as a server does at max_tokens), `partial_usage` (usage with total_tokens only), `no_usage` (no usage
-block), `drop` (the connection closed without a response), or a verbatim invalid answer.
+block), `drop` (the connection closed without a response), `400_schema` (400 to a json_schema response_format, as
+servers without structured output do), or a verbatim invalid answer.
 """
 
 from __future__ import annotations
@@ -97,6 +98,9 @@ class ScriptedLLM:
         if rule.fault == "429":
             return _send(handler, 429, {"error": {"message": "rate limited", "type": "rate_limit"}},
                          {"Retry-After": str(rule.retry_after)})
+        if rule.fault == "400_schema" and (body.get("response_format") or {}).get("type") == "json_schema":
+            return _send(handler, 400, {"error": {"message": "response_format json_schema is not supported",
+                                                  "type": "invalid_request_error"}})
         if rule.fault == "500":
             return _send(handler, 500, {"error": {"message": "the model crashed", "type": "server_error"}})
         if rule.fault == "timeout":

@@ -205,6 +205,27 @@ def test_a_repair_sees_the_traceback_of_the_failed_build(engine):
     assert build_traceback(ctx, "c1") == trace and build_traceback(ctx, "c2") == ""
 
 
+@pytest.mark.parametrize("answer", [
+    "Here is the plan:\n```json\n" + json.dumps(PLAN) + "\n```\nHope that helps.",
+    "Sure! " + json.dumps(PLAN) + " Let me know.",
+    json.dumps({"name": "PlanAnswer", "arguments": json.dumps(PLAN)}),
+    json.dumps({"name": "PlanAnswer", "arguments": PLAN}),
+])
+def test_json_inside_prose_fences_or_tool_wrappers_is_read_without_a_re_ask(server, engine, answer):
+    server.add("PLAN", answer)
+    assert ask(client(server, engine)) == PlanAnswer(**PLAN)
+    assert [c.status for c in calls(engine)] == ["ok"]
+
+
+def test_a_400_to_json_schema_falls_back_to_json_mode(server, engine, caplog):
+    server.add("PLAN", PLAN, fault="400_schema")
+    c = client(server, engine, output="json_schema")
+    assert ask(c) == PlanAnswer(**PLAN) and ask(c) == PlanAnswer(**PLAN)
+    kinds = [e.body["response_format"]["type"] for e in server.log]
+    assert kinds == ["json_schema", "json_object", "json_object"]  # asked once, then remembered
+    assert "refused response_format json_schema" in caplog.text
+
+
 def test_a_misconfigured_endpoint_stops_the_run(server):
     with pytest.raises(LLMEndpointError):  # 404: the script has no answer (like an unknown model)
         ask(client(server))

@@ -83,6 +83,7 @@ class LLMClient:
                                   max_retries=cfg.max_retries, http_client=http)
         self.failures_in_row = 0
         self.used = self._stored_usage()
+        self.output = cfg.output  # json_schema falls back to json_object where the endpoint refuses it
 
     # -- the public call ------------------------------------------------------------------------------
 
@@ -159,8 +160,17 @@ class LLMClient:
         started = time.monotonic()
         try:
             response = self._api.chat.completions.create(**self._request(site.role, schema, messages, max_tokens))
+        except openai.BadRequestError as exc:
+            self._store(site, status="endpoint", error=_short(exc), traffic=traffic, started=started)
+            if self.output != "json_schema":
+                raise LLMEndpointError(f"the LLM endpoint refused the {site.role}'s request: {_short(exc)}") from exc
+            # Many servers (older vLLM, llama.cpp, some gateways) answer 400 to a JSON schema: JSON mode instead.
+            log.warning("the LLM endpoint refused response_format json_schema (%s); using json_object from now on "
+                        "(set llm.output to skip this)", _short(exc, 200))
+            self.output = "json_object"
+            return self._one(site, schema, messages, retries=retries, max_tokens=max_tokens)
         except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError,
-                openai.BadRequestError, openai.UnprocessableEntityError) as exc:
+                openai.UnprocessableEntityError) as exc:
             self._store(site, status="endpoint", error=_short(exc), traffic=traffic, started=started)
             raise LLMEndpointError(f"the LLM endpoint refused the {site.role}'s request: {_short(exc)}") from exc
         except openai.APIError as exc:  # timeouts, 429, 5xx, connection: after the client's own retries
@@ -182,10 +192,10 @@ class LLMClient:
             "max_tokens": max_tokens,
         }
         json_schema = schema.model_json_schema()
-        if self.cfg.output == "json_schema":
+        if self.output == "json_schema":
             request["response_format"] = {"type": "json_schema",
                                           "json_schema": {"name": schema.__name__, "schema": json_schema}}
-        elif self.cfg.output == "json_object":
+        elif self.output == "json_object":
             request["response_format"] = {"type": "json_object"}
             request["messages"] = [*messages[:-1], {**messages[-1], "content": messages[-1]["content"] + "\n\n" +
                                                     render("json_mode.j2", schema=json.dumps(json_schema))}]
@@ -274,15 +284,40 @@ def _content(response) -> str:
 
 
 def _parse_json(raw: str) -> Any:
-    """JSON from an answer; a fenced ```json block is accepted (some local servers add one in JSON mode)."""
+    """The JSON object of an answer: the whole text, else the first object in it (a ```json fence, prose
+    before or after); a tool-call wrapper {"name": ..., "arguments": {...}} some servers add is unwrapped."""
     text = raw.strip()
-    if text.startswith("```"):
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-        text = text.rsplit("```", 1)[0]
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"the answer is not valid JSON ({exc.msg} at character {exc.pos})") from None
+        value = _first_object(text)
+        if value is None:
+            raise ValueError(f"the answer is not valid JSON ({exc.msg} at character {exc.pos})") from None
+    return _unwrapped(value)
+
+
+def _first_object(text: str) -> Any:
+    """The first `{...}` that parses as JSON, scanning from each opening brace; None if there is none."""
+    decoder = json.JSONDecoder()
+    start = text.find("{")
+    while start != -1:
+        try:
+            return decoder.raw_decode(text, start)[0]
+        except json.JSONDecodeError:
+            start = text.find("{", start + 1)
+    return None
+
+
+def _unwrapped(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"name", "arguments"}:
+        arguments = value["arguments"]
+        if isinstance(arguments, str):
+            try:
+                return json.loads(arguments)
+            except json.JSONDecodeError:
+                return value
+        return arguments
+    return value
 
 
 def _faults(traffic: _Traffic) -> dict[str, int]:
