@@ -21,7 +21,7 @@ from pathlib import Path
 from archlab.evaluator.tasks import get_task
 from archlab.sandbox.base import Job, Limits
 from archlab.sandbox.process import ProcessSandbox
-box = ProcessSandbox(workroot=Path(sys.argv[1]))
+box = ProcessSandbox(workroot=Path(sys.argv[1]), die_with_parent=len(sys.argv) < 4)
 job = Job(stage="build", source=Path(sys.argv[2]).read_text(), task=get_task("mnist1d").spec.model_dump(),
           limits=Limits(wall_s=600, threads=1))
 box.run(job)
@@ -73,12 +73,12 @@ def workers(root: Path) -> list[int]:
     return found
 
 
-def start(tmp_path: Path, source: str) -> tuple[subprocess.Popen, Path]:
+def start(tmp_path: Path, source: str, *extra: str) -> tuple[subprocess.Popen, Path]:
     root = tmp_path / "jobs"
     root.mkdir()
     candidate = tmp_path / "candidate.py"
     candidate.write_text(source)
-    proc = subprocess.Popen([sys.executable, "-c", STARTER, str(root), str(candidate)],
+    proc = subprocess.Popen([sys.executable, "-c", STARTER, str(root), str(candidate), *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return proc, root
 
@@ -175,3 +175,27 @@ def test_a_killed_starters_container_is_bounded_and_swept_by_the_next_process(tm
         proc.kill()
         for container in mine():
             container.remove(force=True)
+
+
+def test_an_orphaned_job_is_listed_by_doctor_and_killed_by_the_next_run(tmp_path):
+    """A job left without its starter (here one started without the parent-death signal, as an older archlab
+    did) is what `archlab doctor` lists and what the next run or resume kills before it starts."""
+    from archlab.run.doctor import check_orphans
+    from archlab.sandbox.procfs import kill_orphans, orphaned_jobs
+
+    assert check_orphans().ok is True
+    proc, root = start(tmp_path, (HERE / "hostile" / "ignore_sigterm.py").read_text(), "--no-die-with-parent")
+    try:
+        assert wait_for(lambda: bool(workers(root)), 60)
+        assert not any(str(root) in cmd for _, cmd in orphaned_jobs())  # its starter lives: not an orphan
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert wait_for(lambda: any(str(root) in cmd for _, cmd in orphaned_jobs()), 10)
+        check = check_orphans()
+        assert check.ok is None and "whose starter died" in check.detail and str(root) in check.detail
+        assert kill_orphans() >= 1
+        assert wait_for(lambda: not job_processes(root), 5), job_processes(root)
+    finally:
+        proc.kill()
+        for pid in job_processes(root):
+            os.kill(pid, signal.SIGKILL)

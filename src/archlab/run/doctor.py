@@ -36,7 +36,19 @@ def run_checks(env: Environment, backend: str = "process") -> list[Check]:
     checks: list[Callable[[], Check]] = [check_torch, lambda: check_store(env), lambda: check_vector_index(env)]
     found = [_guard(c) for c in checks]
     found += check_sandbox(backend)
-    return found + [_guard(c) for c in (lambda: check_llm(env), check_embedder)]
+    return found + [_guard(c) for c in (check_orphans, lambda: check_llm(env), check_embedder)]
+
+
+def check_orphans() -> Check:
+    """Sandbox jobs whose archlab process died (`archlab run` and `resume` kill them before they start)."""
+    from archlab.sandbox.procfs import orphaned_jobs
+
+    orphans = orphaned_jobs()
+    if not orphans:
+        return Check("sandbox.orphans", True, "no job outlived the process that started it")
+    listed = "; ".join(f"pid {pid}: …{command[-110:]}" for pid, command in orphans)  # the tail names the job dir
+    return Check("sandbox.orphans", None, f"{len(orphans)} job(s) whose starter died: {listed}; "
+                 "`archlab run` or `archlab resume` kills them")
 
 
 def _guard(check: Callable[[], Check]) -> Check:

@@ -30,6 +30,7 @@ from archlab.run.tasks import resolve_task
 from archlab.run.workspace import Workspace
 from archlab.sandbox import procfs
 from archlab.sandbox.base import make_sandbox
+from archlab.sandbox.procfs import kill_orphans
 from archlab.spaces import Space
 from archlab.store import Run
 from archlab.store import records as store
@@ -173,6 +174,9 @@ def checkpointer(path: Path):
 def execute(ws: Workspace, run_id: str, cfg: ExperimentConfig, *, restart: bool = False,
             on_update: OnUpdate | None = None) -> Run:
     """Drive the graph until it ends; Ctrl-C marks the run stopped, an InfraError marks it failed."""
+    swept = kill_orphans()  # jobs a killed archlab process left (the Docker backend sweeps its own containers)
+    if swept:
+        log.warning("killed %d sandbox job(s) left running by an archlab process that died", swept)
     ctx = make_context(ws, run_id, cfg)
     config = {"configurable": {"thread_id": run_id}, "recursion_limit": RECURSION_LIMIT}
     status, reason = "failed", None

@@ -177,6 +177,8 @@ def sweep(client: Any) -> int:
             log.info("removing leftover sandbox container %s of dead process %s", container.short_id, pid)
             _force_remove(container)
             removed += 1
+    if removed:
+        log.warning("removed %d sandbox container(s) left by an archlab process that died", removed)
     return removed
 
 

@@ -74,3 +74,37 @@ def user_tasks(uid: int) -> int:
 
 def procfs_available() -> bool:
     return (PROC / "self" / "stat").exists()
+
+
+WORKER = "archlab.sandbox.worker"
+
+
+def orphaned_jobs() -> list[tuple[int, str]]:
+    """(pid, command) of sandbox jobs of this user whose starter is gone: the job's top process (the worker,
+    or the `unshare` around it) reparented to init. A job whose starter lives is never among them."""
+    found = []
+    for entry in os.scandir(PROC):
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        fields = _stat_fields(pid)
+        try:
+            cmdline = (PROC / entry.name / "cmdline").read_bytes().split(b"\0")
+            owner = (PROC / entry.name).stat().st_uid
+        except OSError:
+            continue
+        command = " ".join(part.decode(errors="replace") for part in cmdline if part)
+        if fields and fields[0] != "Z" and int(fields[1]) == 1 and WORKER in command and owner == os.getuid():
+            found.append((pid, command))
+    return found
+
+
+def kill_orphans() -> int:
+    """SIGKILL every orphaned job's process group (its namespace goes with it); how many jobs."""
+    orphans = orphaned_jobs()
+    for pid, _ in orphans:
+        try:
+            os.killpg(os.getpgid(pid), 9)
+        except OSError:  # gone meanwhile
+            pass
+    return len(orphans)
