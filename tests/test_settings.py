@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from archlab.errors import ConfigError
 from archlab.run.settings import load_config, parse_duration
@@ -88,3 +89,23 @@ def test_one_source_for_the_predictor_ensemble():
                 {"evaluation": {"cascade": {"predictor": {"kappa": 1.0}}}}):
         with pytest.raises(ConfigError, match="kappa|predictor"):
             load_config(None, old)
+
+
+def test_a_runs_stored_config_from_before_is_upgraded_not_refused(tmp_path):
+    """A resumed or reproduced run keeps its ensemble settings: the strategies' where the cascade was off, the
+    gate's where it was on."""
+    from archlab.run.settings import upgrade_stored
+
+    old = {"search": {"strategy": "local", "predictor": ["ridge"], "acquisition": "ei", "kappa": 0.5},
+           "evaluation": {"cascade": {"enabled": False, "predictor": {"kappa": 1.0, "members": ["gp"],
+                                                                      "min_points": 4}}}}
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(old))
+    cfg = load_config(path, stored=True)
+    assert cfg.evaluation.predictor.members == ["ridge"] and cfg.evaluation.predictor.acquisition == "ei"
+    assert cfg.evaluation.predictor.kappa == 0.5 and cfg.evaluation.cascade.predictor.min_points == 4
+    old["evaluation"]["cascade"]["enabled"] = True
+    assert upgrade_stored(old)["evaluation"]["predictor"] == {"kappa": 1.0, "members": ["gp"]}
+    assert "kappa" in old["search"]  # the caller's dict is left as it was
+    with pytest.raises(ConfigError, match="search.kappa|search.predictor"):
+        load_config(path)  # a person's own YAML with the old keys: refused by name

@@ -100,7 +100,7 @@ def prepare_resume(ws: Workspace, run_id: str, budget: float | None = None,
         raise ConfigError(f"run {run_id} finished ({run.stop_reason}); pass --budget to give it more time")
     # Without --budget, the stored budget holds: a person may have changed it while the run ran.
     cfg = load_config(ws.config_path(run_id), {"budget": budget if budget is not None else run.budget_s,
-                                               "llm": llm})
+                                               "llm": llm}, stored=True)
     with Session(ws.engine) as session:
         store.update_run(session=session, run_id=run_id, status="running", pid=os.getpid(),
                          budget_s=cfg.budget, stop_reason=None, config=cfg.resolved())

@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 from archlab.agents.evaluation.stages import build_result, train_result
 from archlab.errors import ConfigError
 from archlab.run.lifecycle import make_context
-from archlab.run.settings import ExperimentConfig, deep_merge, load_config
+from archlab.run.settings import ExperimentConfig, deep_merge, load_config, upgrade_stored
 from archlab.run.workspace import Workspace
 from archlab.store import Candidate, Evaluation
 from archlab.store import records as store
@@ -87,11 +87,13 @@ def config_for(ws: Workspace, cand: Candidate, rows: list[Evaluation], backend: 
     """The run's resolved config, on the recorded task, build seed and device; the sandbox as asked."""
     with Session(ws.engine) as session:
         run = store.get_run(session=session, run_id=cand.run_id) if cand.run_id else None
-    base = dict(run.config) if run is not None and run.config else {"max_evals": 1}
+    base = upgrade_stored(dict(run.config)) if run is not None and run.config else {"max_evals": 1}
     device = next((e.metrics["device"] for e in rows if e.metrics.get("device")), None)
     build_seed = next((e.seed for e in rows if e.stage == "build"), None)
     evaluation = {k: v for k, v in (("seed", build_seed), ("device", device)) if v is not None}
-    overrides: dict[str, Any] = {"task": rows[0].task, "evaluation": evaluation}
+    # The run's task by name (a stored task's evaluations carry its data version: name@version).
+    overrides: dict[str, Any] = {"task": run.task if run is not None else rows[0].task.split("@")[0],
+                                 "evaluation": evaluation}
     if backend:
         overrides["sandbox"] = {"backend": backend}
     return load_config(None, deep_merge(base, overrides))

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import copy
 import random
 import re
 from pathlib import Path
@@ -141,14 +142,37 @@ class ExperimentConfig(BaseSettings):
         return self.model_dump(mode="json")
 
 
-def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> ExperimentConfig:
-    """The experiment config from YAML (if any) and CLI overrides; ConfigError names the bad field."""
+def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None, *,
+                stored: bool = False) -> ExperimentConfig:
+    """The experiment config from YAML (if any) and CLI overrides; ConfigError names the bad field. `stored`:
+    the YAML is a run's own resolved config, written by an earlier version perhaps (see `upgrade_stored`)."""
     data = read_yaml(path) if path else {}
+    if stored:
+        data = upgrade_stored(data)
     data = deep_merge(data, {k: v for k, v in (overrides or {}).items() if v is not None})
     try:
         return ExperimentConfig(**data)
     except ValidationError as exc:
         raise ConfigError(describe_validation(exc, path)) from None
+
+
+def upgrade_stored(data: dict[str, Any]) -> dict[str, Any]:
+    """A run's resolved config from before `evaluation.predictor` held the ensemble for both of its users:
+    `search.{predictor,acquisition,kappa}` (the strategies') and `evaluation.cascade.predictor.{members,
+    acquisition,kappa,xi}` (the gate's) move there, the cascade's where it was enabled. A person's own YAML
+    is not upgraded: its old keys are refused by name."""
+    data = copy.deepcopy(data)
+    search = data.get("search") or {}
+    evaluation = data.setdefault("evaluation", {}) if isinstance(data.get("evaluation", {}), dict) else {}
+    cascade = evaluation.get("cascade") or {}
+    gate = cascade.get("predictor") or {}
+    old_search = {new: search.pop(old) for old, new in (("predictor", "members"), ("acquisition", "acquisition"),
+                                                         ("kappa", "kappa")) if old in search}
+    old_gate = {key: gate.pop(key) for key in ("members", "acquisition", "kappa", "xi") if key in gate}
+    chosen = old_gate if cascade.get("enabled") else old_search
+    if chosen and "predictor" not in evaluation:
+        evaluation["predictor"] = chosen
+    return data
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
