@@ -173,11 +173,24 @@ def test_report_of_a_run_with_nothing_trained(tmp_path):
 
 
 
-def test_markdown_sections_render_tables_and_never_pass_markup_through():
-    from archlab.report.mdhtml import markdown_html
+def test_a_block_renders_the_same_table_to_html_and_markdown_and_never_passes_markup_through():
+    from archlab.report.blocks import Block, Code, Table
+    from archlab.report.html import environment as html_env
+    from archlab.report.markdown import environment as md_env
 
-    html = str(markdown_html("## Roles\n\n| role | note |\n|---|---|\n| planner | a \\| b <script>x()</script> |\n\n"
-                             "- **bold** and `code`\n\n[click](javascript:alert(1)) <img src=x onerror=y>"))
-    assert "<h2>Roles</h2>" in html and "<td>a | b &lt;script&gt;x()&lt;/script&gt;</td>" in html
-    assert "<strong>bold</strong>" in html and "<code>code</code>" in html
+    hostile = "a | b <script>x()</script>\nnext line"
+    block = Block("Roles", Table.of("role, note, calls:", [(Code("c`1"), hostile, 3), ("critic", None, 0)]),
+                  intro="**not bold** <img src=x onerror=y>", notes=["[click](javascript:alert(1))"], items=[hostile])
+    html = html_env().from_string('{% import "report/macros.html.j2" as m %}{{ m.block(b) }}').render(b=block)
+    md = md_env().from_string('{% import "report/macros.md.j2" as m %}{{ m.block(b) }}').render(b=block)
+    assert "<h3>Roles</h3>" in html and "<td><code>c`1</code></td>" in html and '<td class="n">3</td>' in html
+    assert "<td>a | b &lt;script&gt;x()&lt;/script&gt;\nnext line</td>" in html and "<td></td>" in html
     assert "<script>" not in html and "<img" not in html and 'href="javascript' not in html
+    lines = md.splitlines()
+    assert lines[:2] == ["### Roles", ""] and "| role | note | calls |" in lines and "|---|---|---:|" in lines
+    assert "| ``c`1`` | a \\| b &lt;script>x()&lt;/script> next line | 3 |" in lines  # one row, pipe escaped
+    assert "| critic |  | 0 |" in lines and "- a \\| b &lt;script>x()&lt;/script> next line" in lines
+    assert "<script>" not in md and "<img" not in md
+    empty = Block("Faults", Table.of("fault, count:", []), empty="None.")
+    assert "<p>None.</p>" in html_env().from_string('{% import "report/macros.html.j2" as m %}{{ m.block(b) }}'
+                                                    ).render(b=empty)

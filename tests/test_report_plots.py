@@ -1,5 +1,6 @@
-"""The report's pieces that the web app shares: SVG plots (escaped, deterministic, Pareto front marked),
-the layered model diagram, and the graph the sandboxed build stage now emits for it."""
+"""The report's pieces that the web app shares: SVG plots drawn by matplotlib (escaped, deterministic, no
+mathtext, the Pareto front marked, a tooltip per point), the layered model diagram, and the graph the
+sandboxed build stage now emits for it."""
 
 from __future__ import annotations
 
@@ -53,10 +54,22 @@ def test_scatter_marks_the_pareto_front_and_escapes_labels():
     assert [p[2] for p in pareto_front(points)] == ["a", "b", EVIL]
     svg = scatter_svg(points, x_label="parameters", y_label="val acc", title="acc vs params", log_x=True, front=True)
     assert EVIL not in svg and "&lt;script&gt;" in svg
-    assert any(t.startswith(EVIL + ": parameters 8k") for t in titles(svg))  # the tooltip, as text
-    assert svg.count('fill="#d9822b"') >= 3 and "Pareto front" in svg
+    tips = titles(svg)
+    assert tips[0] == "acc vs params" and parse(svg).get("aria-label") == "acc vs params"
+    assert EVIL + ": parameters 8k, val acc 0.9 (on the Pareto front)" in tips  # the tooltip, as text
+    assert sum(t.endswith("(on the Pareto front)") for t in tips) == 3 and len(tips) == 1 + len(points)
+    assert "Pareto front: no other is better and cheaper" in svg and "<metadata" not in svg
     assert svg == scatter_svg(points, x_label="parameters", y_label="val acc", title="acc vs params", log_x=True,
                               front=True)  # deterministic
+
+
+def test_labels_are_text_never_mathtext_and_plots_share_no_group_ids():
+    dollars = "$\\frac{1}{0}$ costs $5"  # mathtext that does not parse, in an LLM's summary
+    svg = scatter_svg([(10, 0.5, dollars), (20, 0.6, "b")], x_label="cost $", y_label="acc $x$", title=dollars)
+    assert titles(svg)[0] == dollars and dollars in svg  # drawn as written, not typeset or refused
+    again = line_svg([("a", [(1, 0.5)])], x_label="x", y_label="y", title="t")
+    ids = {e.get("id") for e in parse(svg).iter() if e.get("id")} & {e.get("id") for e in parse(again).iter()}
+    assert all(not i.startswith(("figure", "axes", "line2d", "text", "patch")) for i in ids)
 
 
 def test_plots_skip_what_cannot_be_drawn():
@@ -69,7 +82,8 @@ def test_plots_skip_what_cannot_be_drawn():
 def test_line_and_bars():
     svg = line_svg([("30 steps", [(1, 0.5), (3, 0.6)]), (EVIL, [(2, 0.7)])], x_label="evaluation", y_label="best",
                    title="best so far")
-    assert EVIL not in svg and len(list(parse(svg).iter(f"{NS}circle"))) == 3
+    assert EVIL not in svg and titles(svg)[1:] == [
+        "30 steps: evaluation 1, best 0.5", "30 steps: evaluation 3, best 0.6", f"{EVIL}: evaluation 2, best 0.7"]
     bars = bars_svg([("proxy → train@12 (9)", [0.4, None])], series=["Kendall", "Spearman"], x_label="tau",
                     title="rank fidelity")
     assert "n/a" in bars and "proxy → train@12 (9), Kendall: +0.400" in titles(bars)

@@ -8,9 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from archlab.report.plots import graph_svg
+from archlab.report.plots import fmt, graph_svg
 from archlab.report.run_view import RunView, move_of
-from archlab.report.svg import fmt
 from archlab.store import Candidate, Evaluation
 
 TOP, GAINS = 5, 3

@@ -1,5 +1,6 @@
-"""Everything the run report shows, gathered once and rendered twice (html, markdown), so the
-HTML report and its Markdown twin have the same sections in the same order."""
+"""Everything the run report shows, gathered once as data (no Markdown, no HTML) and rendered twice by
+Jinja templates of the same shape (templates/report.html.j2, templates/report.md.j2), so the HTML report
+and its Markdown twin have the same sections in the same order."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from dataclasses import dataclass
 
 import yaml
 
+from archlab.report.blocks import Block
 from archlab.report.cards import Card, make_cards
 from archlab.report.figures import Figure, pareto_figures, progress_figures, rank_figure
-from archlab.report.rank import rank_rows, rank_section
+from archlab.report.rank import rank_rows, rank_table
 from archlab.report.run_view import LineageNode, RunView, lineage
 from archlab.report.summary import Summary, summarise
 from archlab.store import Candidate, Evaluation
@@ -49,12 +51,12 @@ class Report:
     pareto: list[Figure]
     progress: list[Figure]
     rank: Figure | None
-    rank_table: str | None  # Markdown (rank), shown under the rank figure
+    rank_table: Block | None  # shown under the rank figure
     lineage: list[LineageNode]
     cards: list[Card]
     failures: list[tuple[Candidate, str]]  # candidate, the status of the stage that stopped it
-    llm: str | None  # Markdown (llm); None: no LLM call or note in this run
-    memory: str  # Markdown (memory)
+    llm: list[Block] | None  # None: no LLM call or note in this run
+    memory: list[Block]
     config: str  # YAML
     sections: tuple[Section, ...] = SECTIONS
 
@@ -68,16 +70,15 @@ class Report:
         return [*self.pareto, *self.progress, *([self.rank] if self.rank else [])]
 
 
-def build_report(view: RunView, *, llm: str | None, memory: str, task: TaskInfo) -> Report:
+def build_report(view: RunView, *, llm: list[Block] | None, memory: list[Block], task: TaskInfo) -> Report:
     rows = rank_rows(view.run, view.evaluations)
-    table = rank_section(view.run, view.evaluations)
     return Report(view=view, summary=summarise(view), task=task,
                   board=[(r, c, e) for r, (c, e) in enumerate(view.leaderboard[:TOP], start=1)],
                   pareto=pareto_figures(view), progress=progress_figures(view),
                   rank=rank_figure(rows) if rows else None,
-                  rank_table=table.split("\n", 2)[2] if table else None,  # its own heading dropped
+                  rank_table=rank_table(rows) if rows else None,
                   lineage=lineage(view, LINEAGE_TOP), cards=make_cards(view), failures=failures(view),
-                  llm=_body(llm), memory=_body(memory) or "",
+                  llm=llm, memory=memory,
                   config=yaml.safe_dump(view.run.config, sort_keys=False).rstrip())
 
 
@@ -86,10 +87,3 @@ def failures(view: RunView) -> list[tuple[Candidate, str]]:
     return [(c, status.get((c.id, "train")) or status.get((c.id, "build")) or "not run")
             for c in view.candidates if c.status in ("failed", "rejected")]
 
-
-def _body(markdown: str | None) -> str | None:
-    """A section's Markdown without its own `## ` heading (the report gives every section its heading)."""
-    if not markdown:
-        return None
-    head, _, rest = markdown.partition("\n")
-    return rest.strip() if head.startswith("## ") else markdown

@@ -3,14 +3,19 @@
 A node's layer is its longest path from the input; a parameter read (no inputs) sits just above its
 first user instead of beside the input. Within a layer, nodes follow the mean position of their inputs,
 which keeps most edges short. Box labels are cut to fit; the full label is the box's tooltip.
+
+Drawn by hand rather than through a graph library: graphviz's `dot` is a system package a fresh install
+does not have (the report must work from `pip install` alone), and networkx's layered layout
+(`multipartite_layout`) keeps a layer's nodes in insertion order, so edges cross where the barycentre
+ordering here keeps them short. Every label goes through `esc`, since module names come from a candidate's
+code.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-from archlab.report.svg import document, empty, esc
+from xml.sax.saxutils import escape
 
 BOX_H, ROW, GAP, MARGIN = 24, 48, 12, 10
 CHAR_W, PAD, MAX_CHARS = 6.6, 14, 34
@@ -36,7 +41,7 @@ class Box:
 def graph_svg(nodes: Sequence[Mapping]) -> str:
     boxes = _boxes(nodes)
     if not boxes:
-        return empty("model graph", "no nodes")
+        return empty("no nodes")
     _assign_layers(boxes)
     rows = _order_rows(boxes)
     width = _place(rows)
@@ -118,3 +123,22 @@ def _node(box: Box) -> str:
             f'fill="{fill}" stroke="{stroke}"/>'
             f'<text x="{box.x:.1f}" y="{top + 16:.1f}" text-anchor="middle" font-size="11" '
             f'font-family="Menlo, Consolas, monospace">{esc(shown)}</text></g>')
+
+
+def esc(text: object) -> str:
+    """Text safe inside an SVG (or HTML) element or a quoted attribute."""
+    return escape(str(text), {'"': "&quot;", "'": "&#39;"})
+
+
+def document(body: Sequence[str], title: str, width: float, height: float) -> str:
+    """A whole <svg> element: the title as its accessible name and as a tooltip."""
+    w, h = round(width), round(height)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" '
+            f'role="img" aria-label="{esc(title)}" font-family="Helvetica, Arial, sans-serif" font-size="12">\n'
+            f"<title>{esc(title)}</title>\n" + "\n".join(body) + "\n</svg>\n")
+
+
+def empty(message: str) -> str:
+    """A small drawing that says why there is no graph."""
+    return document([f'<text x="150" y="30" text-anchor="middle" fill="#777">{esc(message)}</text>'],
+                    "model graph", 300, 48)

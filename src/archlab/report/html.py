@@ -1,8 +1,9 @@
 """The HTML run report: one self-contained file (inline CSS and SVG, no script, no external resource),
 rendered by Jinja2 with autoescaping from report/templates/report.html.j2.
 
-Only our own SVG (every label escaped in archlab.report.svg) and the Markdown converter's output (escaped in
-archlab.report.mdhtml) are marked safe; every other value, whoever wrote it, is escaped by the template engine.
+Only our own SVG (matplotlib's, with every label escaped by its XML writer, and the model diagram's, escaped
+in archlab.report.diagram) is marked safe; every other value, whoever wrote it, is escaped by the template
+engine.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from functools import cache
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from archlab.report.blocks import Code
 from archlab.report.cards import slug
 from archlab.report.data import Report
-from archlab.report.mdhtml import markdown_html
 
 
 @cache
@@ -24,9 +25,9 @@ def environment() -> Environment:
     env.filters["num"] = lambda value, digits=4: "-" if value is None else f"{value:.{digits}f}"
     env.filters["signed"] = lambda value: "-" if value is None else f"{value:+.4f}"
     env.filters["thousands"] = lambda value: "-" if value is None else f"{value:,}"
-    env.filters["markdown"] = markdown_html
     env.filters["svg"] = Markup  # only for SVG built by archlab.report.plots / archlab.report.diagram
     env.filters["slug"] = slug
+    env.tests["code"] = lambda value: isinstance(value, Code)
     return env
 
 

@@ -7,21 +7,21 @@ from collections import Counter
 
 from sqlmodel import Session
 
+from archlab.report.blocks import Block, Code, Table, clip
 from archlab.store import Candidate, Evaluation, agent_log
 
 CELL = 160
 
 
 def llm_section(*, session: Session, run_id: str, candidates: list[Candidate],
-                evaluations: list[Evaluation]) -> str | None:
+                evaluations: list[Evaluation]) -> list[Block] | None:
     calls = agent_log.run_calls(session=session, run_id=run_id)
     notes = agent_log.run_notes(session=session, run_id=run_id)
     if not calls and not notes:
         return None
     trained = {e.candidate_id for e in evaluations if e.stage == "train"}
-    parts = ["## LLM roles", _usage(calls, len(trained)), *_model_choice(session, run_id, calls),
-             _faults(calls, notes, candidates, trained), _plans(notes), _verdicts(notes), _insights(notes)]
-    return "\n\n".join(parts)
+    return [_usage(calls, len(trained)), *_model_choice(session, run_id, calls),
+            _faults(calls, notes, candidates, trained), _plans(notes), _verdicts(notes), _insights(notes)]
 
 
 def usage_figures(calls, trained: int) -> dict:
@@ -56,24 +56,23 @@ def fault_counts(calls, notes, candidates: list[Candidate], trained: set[str]) -
     return counts
 
 
-def _usage(calls, trained: int) -> str:
-    rows = ["### Calls and cost", "",
-            "| role | model | calls | ok | prompt tokens | completion tokens | $ | LLM s | re-asked |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+def _usage(calls, trained: int) -> Block:
+    rows = []
     for role, model in sorted({(c.role, c.model) for c in calls}):
         mine = [c for c in calls if (c.role, c.model) == (role, model)]
-        rows.append(f"| {role} | {model} | {len(mine)} | {sum(c.status == 'ok' for c in mine)} | "
-                    f"{sum(c.prompt_tokens for c in mine):,} | {sum(c.completion_tokens for c in mine):,} | "
-                    f"{sum(c.cost_usd for c in mine):.4f} | {sum(c.latency_s for c in mine):.1f} | "
-                    f"{sum(c.status == 'invalid' for c in mine)} |")
+        rows.append((role, model, len(mine), sum(c.status == "ok" for c in mine),
+                     f"{sum(c.prompt_tokens for c in mine):,}", f"{sum(c.completion_tokens for c in mine):,}",
+                     f"{sum(c.cost_usd for c in mine):.4f}", f"{sum(c.latency_s for c in mine):.1f}",
+                     sum(c.status == "invalid" for c in mine)))
     f = usage_figures(calls, trained)
     per = f"{f['tokens_per_evaluated']:,.0f}" if f["tokens_per_evaluated"] is not None else "-"
-    rows += ["", f"Total: {f['tokens']:,} tokens, ${f['usd']:.4f}, {f['llm_s']:.1f}s waiting for the LLM; "
-                 f"{f['evaluated']} candidates trained: **{per} tokens per evaluated candidate**."]
-    return "\n".join(rows)
+    total = (f"Total: {f['tokens']:,} tokens, ${f['usd']:.4f}, {f['llm_s']:.1f}s waiting for the LLM; "
+             f"{f['evaluated']} candidates trained: {per} tokens per evaluated candidate.")
+    columns = "role, model, calls:, ok:, prompt tokens:, completion tokens:, $:, LLM s:, re-asked:"
+    return Block("Calls and cost", Table.of(columns, rows), notes=[total])
 
 
-def _model_choice(session: Session, run_id: str, calls) -> list[str]:
+def _model_choice(session: Session, run_id: str, calls) -> list[Block]:
     """Where a role had several models, what its bandit saw of each (agents/llm/model_bandit.py)."""
     from archlab.agents.llm.model_bandit import arm_stats
 
@@ -84,66 +83,43 @@ def _model_choice(session: Session, run_id: str, calls) -> list[str]:
             continue
         for arm in arm_stats(session.get_bind(), run_id, role, models):
             rate = f"{arm.successes / arm.trials:.2f}" if arm.trials else "-"
-            rows.append(f"| {role} | {arm.model} | {arm.calls} | {arm.trials} | {arm.successes} | {rate} | "
-                        f"{arm.tokens:,} | {arm.cost_usd:.4f} |")
+            rows.append((role, arm.model, arm.calls, arm.trials, arm.successes, rate, f"{arm.tokens:,}",
+                         f"{arm.cost_usd:.4f}"))
     if not rows:
         return []
-    head = ["### Model choice", "", "Several models per role: a bandit picks one per call, learning which "
-            "yields accepted, improving candidates per unit cost.", "",
-            "| role | model | calls | trials | successes | rate | tokens | $ |",
-            "|---|---|---:|---:|---:|---:|---:|---:|"]
-    return ["\n".join(head + rows)]
+    note = ("Several models per role: a bandit picks one per call, learning which yields accepted, improving "
+            "candidates per unit cost.")
+    table = Table.of("role, model, calls:, trials:, successes:, rate:, tokens:, $:", rows)
+    return [Block("Model choice", table, intro=note)]
 
 
-def _faults(calls, notes, candidates, trained) -> str:
+def _faults(calls, notes, candidates, trained) -> Block:
     counts = fault_counts(calls, notes, candidates, trained)
-    if not counts:
-        return "### Faults\n\nNone."
-    rows = ["### Faults", "", "| fault | count |", "|---|---:|"]
-    rows += [f"| {kind} | {n} |" for kind, n in sorted(counts.items())]
-    return "\n".join(rows)
+    return Block("Faults", Table.of("fault, count:", sorted(counts.items())), empty="None.")
 
 
-def _plans(notes) -> str:
-    plans = [n for n in notes if n.kind == "plan"]
-    if not plans:
-        return "### Plans\n\nNo LLM plan (the planner ran offline)."
-    rows = ["### Plans", "", "| step | move | parents | hypothesis | expected effect | ideas seen |",
-            "|---:|---|---|---|---|---|"]
-    for n in plans:
+def _plans(notes) -> Block:
+    rows = [(n.step, n.data["move"], ", ".join(n.data.get("parents") or []) or "-", clip(n.data["hypothesis"], CELL),
+             clip(n.data.get("expected_effect") or "", CELL),
+             ", ".join(f"#{i}" for i in n.data.get("ideas") or []) or "-") for n in notes if n.kind == "plan"]
+    return Block("Plans", Table.of("step:, move, parents, hypothesis, expected effect, ideas seen", rows),
+                 empty="No LLM plan (the planner ran offline).")
+
+
+def _verdicts(notes) -> Block:
+    rows = [(n.step, Code(n.data["candidate"]), n.data["decision"], n.data["by"],
+             clip(n.data.get("reason") or "", CELL)) for n in notes if n.kind == "verdict"]
+    return Block("Verdicts", Table.of("step:, candidate, decision, by, reason", rows), empty="None.")
+
+
+def _insights(notes) -> Block:
+    rows = []
+    for n in notes:
+        if n.kind != "insight":
+            continue
         d = n.data
-        rows.append(f"| {n.step} | {d['move']} | {', '.join(d.get('parents') or []) or '-'} | "
-                    f"{_cell(d['hypothesis'])} | {_cell(d.get('expected_effect') or '')} | "
-                    f"{', '.join(f'#{i}' for i in d.get('ideas') or []) or '-'} |")
-    return "\n".join(rows)
-
-
-def _verdicts(notes) -> str:
-    verdicts = [n for n in notes if n.kind == "verdict"]
-    if not verdicts:
-        return "### Verdicts\n\nNone."
-    rows = ["### Verdicts", "", "| step | candidate | decision | by | reason |", "|---:|---|---|---|---|"]
-    for n in verdicts:
-        d = n.data
-        rows.append(f"| {n.step} | `{d['candidate']}` | {d['decision']} | {d['by']} | {_cell(d.get('reason') or '')} |")
-    return "\n".join(rows)
-
-
-def _insights(notes) -> str:
-    insights = [n for n in notes if n.kind == "insight"]
-    if not insights:
-        return "### Insights\n\nNone from the LLM analyst."
-    rows = ["### Insights", "", "| step | claim | evidence | confidence | relation | concept |",
-            "|---:|---|---|---:|---|---|"]
-    for n in insights:
-        d = n.data
-        concepts = ", ".join(f"#{c}" for c in d.get("concepts") or []) or "-"
         conf = f"{d['confidence']:.2f}" if d.get("confidence") is not None else "-"
-        rows.append(f"| {n.step} | {_cell(d['claim'])} | {', '.join(d.get('evidence') or [])} | {conf} | "
-                    f"{d.get('relation', 'new')} | {concepts} |")
-    return "\n".join(rows)
-
-
-def _cell(text: str) -> str:
-    text = text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")  # `<`: no markup from a cell
-    return text if len(text) <= CELL else text[:CELL - 1] + "…"
+        rows.append((n.step, clip(d["claim"], CELL), ", ".join(d.get("evidence") or []), conf, d.get("relation", "new"),
+                     ", ".join(f"#{c}" for c in d.get("concepts") or []) or "-"))
+    return Block("Insights", Table.of("step:, claim, evidence, confidence:, relation, concept", rows),
+                 empty="None from the LLM analyst.")

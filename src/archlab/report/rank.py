@@ -17,6 +17,7 @@ from sqlmodel import Session
 from archlab.errors import ConfigError
 from archlab.evaluator.rank import rank_fidelity, stage_scores
 from archlab.evaluator.tasks import Task, get_task
+from archlab.report.blocks import Block, Table
 from archlab.run.workspace import Workspace
 from archlab.store import Evaluation, Run
 from archlab.store import records as store
@@ -47,17 +48,12 @@ def save_rank_fidelity(ws: Workspace, run_id: str) -> Path | None:
     return path
 
 
-def rank_section(run: Run, evaluations: Sequence[Evaluation]) -> str | None:
-    rows = rank_rows(run, evaluations)
-    if not rows:
-        return None
-    lines = ["## Rank fidelity", "", "How each stage ranked the candidates it shares with the next stage "
-             "(Kendall tau, Spearman rho).", "", "| stage | next stage | candidates | Kendall | Spearman |",
-             "|---|---|---:|---:|---:|"]
-    for row in rows:
-        lines.append(f"| {row['from']} | {row['to']} | {row['candidates']} | {_num(row['kendall'])} | "
-                     f"{_num(row['spearman'])} |")
-    return "\n".join(lines)
+def rank_table(rows: list[dict[str, Any]]) -> Block:
+    """The rank-fidelity pairs as a table, under the rank figure."""
+    table = Table.of("stage, next stage, candidates:, Kendall:, Spearman:",
+                     [(r["from"], r["to"], r["candidates"], _num(r["kendall"]), _num(r["spearman"])) for r in rows])
+    return Block("", table, intro="How each stage ranked the candidates it shares with the next stage "
+                                  "(Kendall tau, Spearman rho).")
 
 
 def _num(value: float) -> str:
