@@ -156,7 +156,8 @@ def test_the_task_commands_and_a_run_on_a_stored_task(tmp_path):
     np.savez(tmp_path / "train.npz", x=x[:180], y=y[:180])
     np.savez(tmp_path / "test.npz", x=x[180:], y=y[180:])
     (tmp_path / "sig.yaml").write_text("name: sig\ndata: {train: {path: train.npz}, test: {path: test.npz}}\n"
-                                       "recipe: {steps: 60, batch_size: 32}\nmax_params: 50000\n")
+                                       "recipe: {steps: 60, batch_size: 32, optimizer: sgd, lr: 0.05, schedule: cosine,"
+                                       " label_smoothing: 0.9}\nmax_params: 50000\n")
     added = archlab(ws, "task", "add", str(tmp_path / "sig.yaml"))
     assert added.returncode == 0, added.stderr
     assert "task sig: 3 classes, inputs (3, 32), 144 / 36 / 60 train / val / test" in added.stdout
@@ -178,6 +179,9 @@ def test_the_task_commands_and_a_run_on_a_stored_task(tmp_path):
         ev = s.exec(select(Evaluation).where(Evaluation.stage == "train")).one()
     assert ev.task.startswith("sig@") and {"val_balanced_accuracy", "test_macro_f1"} <= set(ev.metrics)
     assert 0 <= ev.metrics["val_acc"] <= 1
+    # The card's recipe reached the sandboxed job: with label smoothing 0.9 over 3 classes no model's training
+    # loss goes below the entropy of the smoothed targets (0.4, 0.3, 0.3), 1.089 nats.
+    assert ev.metrics["train_loss"] >= 1.085
 
     report = archlab(ws, "report", "latest")
     assert report.returncode == 0, report.stderr
@@ -188,7 +192,7 @@ def test_the_task_commands_and_a_run_on_a_stored_task(tmp_path):
     digest = json.loads(archlab(ws, "task", "show", "sig", "--json").stdout)["hashes"][str(tmp_path / "train.npz")]
     assert f"(sha256 {digest})" in section
     html = Path(report.stdout.split()[0]).read_text()
-    assert '<section id="task">' in html and "<th>recipe</th><td>60 steps, batch 32" in html
+    assert '<section id="task">' in html and "<th>recipe</th><td>60 steps, batch 32, sgd, lr 0.05, cosine" in html
 
     wrong = archlab(ws, "run", "--task", "nothere", "--budget", "1m")
     assert wrong.returncode == 2 and "unknown task 'nothere'" in wrong.stderr and "stored tasks: sig" in wrong.stderr

@@ -46,10 +46,12 @@ class Task:
                     x_test: Any = None, y_test: Any = None, metric: str = "accuracy",
                     report_metrics: tuple[str, ...] = ("balanced_accuracy", "macro_f1"),
                     input_shape: tuple[int, ...] | None = None, steps: int = 1000, batch_size: int = 64,
-                    max_params: int = 2_000_000, split_seed: int = 0, workspace: Path | None = None) -> Task:
+                    recipe: dict[str, Any] | None = None, max_params: int = 2_000_000, split_seed: int = 0,
+                    workspace: Path | None = None) -> Task:
         """Arrays (numpy or anything np.asarray takes): inputs shaped (N, ...), labels (N,) of any values.
-        Splits left out are drawn stratified from train with `split_seed`. ConfigError on bad input, and then
-        nothing is written."""
+        Splits left out are drawn stratified from train with `split_seed`. `recipe` holds the card's other
+        training fields (epochs, optimizer, lr, schedule, weight_decay, label_smoothing, class_weights).
+        ConfigError on bad input, and then nothing is written."""
         ws = _workspace(workspace)
         arrays = {"train": (x_train, y_train), "val": (x_val, y_val), "test": (x_test, y_test)}
         given = {split: pair for split, pair in arrays.items() if pair[0] is not None or pair[1] is not None}
@@ -63,10 +65,12 @@ class Task:
         try:
             for split, (x, y) in given.items():
                 np.savez(tmp / f"{split}.npz", x=np.asarray(x), y=np.asarray(y))
+            fields = {"batch_size": batch_size, **(recipe or {})}
+            if "epochs" not in fields:
+                fields["steps"] = steps
             card = TaskCard(name=name, data={s: Source(path=Path(f"{s}.npz")) for s in given}, metric=metric,
                             report_metrics=list(report_metrics), input_shape=input_shape,
-                            split=Split(seed=split_seed), recipe=Recipe(steps=steps, batch_size=batch_size),
-                            max_params=max_params)
+                            split=Split(seed=split_seed), recipe=Recipe(**fields), max_params=max_params)
             prepare(card.resolved(tmp))  # every check before anything is kept
         except (ConfigError, ValueError) as exc:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -100,8 +100,8 @@ def _describe(stored: StoredTask) -> None:
         out.print(f"  data {file}  sha256 {digest[:16]}", highlight=False)
     out.print(f"  selected on validation {card.metric}; also reported: {', '.join(card.report_metrics) or 'none'}; "
               f"inputs standardised per channel with training statistics", highlight=False)
-    out.print(f"  recipe: {card.recipe.steps} steps, batch {card.recipe.batch_size}; at most "
-              f"{card.max_params:,} parameters", highlight=False)
+    out.print(f"  recipe: {card.recipe.describe(r['sizes']['train'])}; at most {card.max_params:,} parameters",
+              highlight=False)
     space = "seq1d (any channel count and length)" if len(r["input_shape"]) == 2 else \
         "none of the built-in spaces yet (seq1d takes (channels, length) inputs); give input_shape: [C, L]"
     out.print(f"  searched by: {space}", highlight=False)

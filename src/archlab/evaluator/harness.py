@@ -17,13 +17,36 @@ CURVE_POINTS = 20  # the learning curve keeps this many points whatever the step
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 
+OPTIMIZERS = ("adamw", "sgd")
+SCHEDULES = ("onecycle", "cosine", "constant")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
+    """The training recipe. The defaults are the built-in tasks' recipe; a task card may set every field."""
+
     steps: int
     batch_size: int
     lr: float = 1e-2
     weight_decay: float = 1e-4
     seed: int = 0
+    optimizer: str = "adamw"  # adamw | sgd (momentum 0.9, Nesterov)
+    schedule: str = "onecycle"  # onecycle | cosine (annealed to 0) | constant
+    label_smoothing: float = 0.0
+    class_weights: tuple[float, ...] | None = None  # the loss' weight per class; None: every class weighs 1
+
+    @classmethod
+    def from_params(cls, params: dict, seed: int) -> TrainConfig:
+        """The recipe a train job's params carry (the host puts the task's recipe there); bad values refused."""
+        cfg = cls(steps=int(params["steps"]), batch_size=int(params.get("batch_size", 128)),
+                  lr=float(params.get("lr", 1e-2)), weight_decay=float(params.get("weight_decay", 1e-4)), seed=seed,
+                  optimizer=str(params.get("optimizer", "adamw")), schedule=str(params.get("schedule", "onecycle")),
+                  label_smoothing=float(params.get("label_smoothing", 0.0)),
+                  class_weights=tuple(float(w) for w in params["class_weights"]) if params.get("class_weights")
+                  else None)
+        if cfg.optimizer not in OPTIMIZERS or cfg.schedule not in SCHEDULES:
+            raise ValueError(f"unknown optimizer {cfg.optimizer!r} or schedule {cfg.schedule!r}")
+        return cfg
 
 
 @dataclass
@@ -33,11 +56,16 @@ class TrainResult:
     seconds: float = 0.0
 
 
-def task_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy for either task kind: (B, K) vs (B,), or (B, T, V) vs (B, T) over every position."""
+def task_loss(logits: torch.Tensor, targets: torch.Tensor, cfg: TrainConfig | None = None) -> torch.Tensor:
+    """Cross-entropy for either task kind: (B, K) vs (B,), or (B, T, V) vs (B, T) over every position;
+    with the recipe's label smoothing and class weights for a classification task."""
     if logits.dim() == 3:
         return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
-    return nn.functional.cross_entropy(logits, targets)
+    if cfg is None:
+        return nn.functional.cross_entropy(logits, targets)
+    weight = (torch.tensor(cfg.class_weights, dtype=logits.dtype, device=logits.device)
+              if cfg.class_weights else None)
+    return nn.functional.cross_entropy(logits, targets, weight=weight, label_smoothing=cfg.label_smoothing)
 
 
 def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig) -> TrainResult:
@@ -64,16 +92,32 @@ def train_lm(model: nn.Module, stream: torch.Tensor, length: int, cfg: TrainConf
     return fit(model, sample, cfg)
 
 
+def optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9, nesterov=True,
+                               weight_decay=cfg.weight_decay)
+    return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def schedule(opt: torch.optim.Optimizer, cfg: TrainConfig) -> torch.optim.lr_scheduler.LRScheduler:
+    """The learning rate over the job's steps: a lower fidelity runs the whole schedule in fewer steps."""
+    if cfg.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps)
+    if cfg.schedule == "constant":
+        return torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0, total_iters=0)
+    return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps)
+
+
 def fit(model: nn.Module, sample: Callable[[], Batch], cfg: TrainConfig) -> TrainResult:
-    """AdamW with a one-cycle schedule; fails loudly on a non-finite loss."""
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps)
+    """The recipe's optimiser and schedule (AdamW, one-cycle by default); fails loudly on a non-finite loss."""
+    opt = optimizer(model, cfg)
+    sched = schedule(opt, cfg)
     every = max(1, cfg.steps // CURVE_POINTS)
     result, window, start = TrainResult(final_loss=math.nan), [], time.perf_counter()
     model.train()
     for step in range(1, cfg.steps + 1):
         xb, yb = sample()
-        loss = task_loss(model(xb), yb)
+        loss = task_loss(model(xb), yb, cfg)
         if not torch.isfinite(loss):
             raise CandidateTrainError(f"training loss became {loss.item()} at step {step}")
         opt.zero_grad(set_to_none=True)

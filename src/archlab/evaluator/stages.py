@@ -137,8 +137,7 @@ def train_stage(inp: StageInput) -> dict[str, Any]:
     started = time.perf_counter()
     data = inp.data() or {}
     model = build_model(inp)
-    cfg = TrainConfig(steps=int(inp.params["steps"]), batch_size=int(inp.params.get("batch_size", 128)),
-                      lr=float(inp.params.get("lr", 1e-2)), seed=inp.seed)
+    cfg = TrainConfig.from_params(inp.params, inp.seed)
     if inp.task.kind == "lm":
         result, outputs = _train_lm(model, inp, data, cfg)
     else:

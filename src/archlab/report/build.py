@@ -80,8 +80,7 @@ def task_info(ws: Workspace, name: str) -> TaskInfo:
                  + (f"; {' and '.join(drawn)} drawn from train, stratified, seed {card.split.seed}" if drawn else "")),
                 ("per class", "; ".join(f"{s} {c}" for s, c in r["class_counts"].items())),
                 ("selected on", f"validation {card.metric}; reported: {', '.join(card.report_metrics) or 'none'}"),
-                ("recipe", f"{card.recipe.steps} steps, batch {card.recipe.batch_size}, at most "
-                           f"{card.max_params:,} parameters"),
+                ("recipe", f"{card.recipe.describe(sizes['train'])}; at most {card.max_params:,} parameters"),
                 *((f"data {Path(f).name}", f"{f} (sha256 {d})") for f, d in r["hashes"].items())]
         return TaskInfo(name=name, origin="stored", rows=rows)
     if name in TASKS:

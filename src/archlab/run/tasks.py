@@ -108,7 +108,7 @@ def load_user_task(stored: StoredTask) -> UserTask:
                    f", {sizes['train']} / {sizes['val']} / {sizes['test']} train / val / test")
     data_hash = "".join(sorted(stored.record["hashes"].values()))
     return user_task(stored.card, input_shape=tuple(stored.record["input_shape"]), classes=stored.record["classes"],
-                     data_hash=data_hash, description=description)
+                     data_hash=data_hash, train_size=sizes["train"], description=description)
 
 
 def _path(ws: Workspace, name: str) -> Path:

@@ -71,7 +71,8 @@ def train_result(ctx: RunContext, candidate: Candidate, *, steps: int, seed: int
         return tabular_lookup(ctx.task, candidate, steps)
     job = Job(stage="train", source=candidate.source, task=ctx.task.spec.model_dump(),
               params={"steps": steps, "batch_size": ctx.batch_size, "lr": ctx.evaluation.lr,
-                      "seed": seed, "device": ctx.evaluation.device, "data": "data.npz"},
+                      "seed": seed, "device": ctx.evaluation.device, "data": "data.npz",
+                      **ctx.task.train_params(ctx.data)},  # the task's recipe (a card's optimiser, ...)
               files={"data.npz": ctx.task.job_inputs(ctx.cache_dir)}, limits=ctx.limits)
     return _score(ctx, _checked(ctx.sandbox.run(job)), steps)
 

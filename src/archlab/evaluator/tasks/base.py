@@ -81,6 +81,11 @@ class Task:
             tmp.replace(path)
         return path
 
+    def train_params(self, data: TaskData) -> dict[str, Any]:
+        """The task's training recipe as train-job params (harness.TrainConfig); the built-in tasks keep the
+        harness' defaults."""
+        return {}
+
     def score(self, data: TaskData, outputs: dict) -> dict[str, float]:
         """Accuracy of the predictions a train job returned, computed here, outside the sandbox."""
         return {

@@ -8,7 +8,7 @@
     split: {val: 0.2, test: 0.2, seed: 0}            # what the files do not give: stratified, seeded
     metric: accuracy                                 # what selects; report_metrics are computed beside it
     report_metrics: [balanced_accuracy, macro_f1]
-    recipe: {steps: 1000, batch_size: 64}
+    recipe: {epochs: 30, batch_size: 64, optimizer: adamw, lr: 0.003, schedule: cosine, label_smoothing: 0.1}
     max_params: 500000
 
 Every problem in the data (a missing file or column, NaN or Inf, a ragged row, a class only the test split has,
@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
 import re
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from archlab.errors import ConfigError
 
@@ -56,10 +57,42 @@ class Split(BaseModel):
 
 
 class Recipe(BaseModel):
+    """How every candidate (and every reference model) is trained: the same recipe for all of them. The
+    cascade's lower fidelities run the same recipe for a fraction of the steps."""
+
     model_config = ConfigDict(extra="forbid")
 
     steps: int = Field(default=1000, gt=0, description="training steps at full fidelity")
+    epochs: float | None = Field(default=None, gt=0, description="instead of steps: passes over the train split")
     batch_size: int = Field(default=64, gt=0)
+    optimizer: Literal["adamw", "sgd"] = "adamw"
+    lr: float | None = Field(default=None, gt=0, le=10, description="None: the run's evaluation.lr")
+    schedule: Literal["onecycle", "cosine", "constant"] = "onecycle"
+    weight_decay: float = Field(default=1e-4, ge=0, le=1)
+    label_smoothing: float = Field(default=0.0, ge=0, lt=1)
+    class_weights: Literal["none", "balanced"] = Field(
+        default="none", description="balanced: each class weighs n_train / (classes * its count) in the loss")
+
+    @model_validator(mode="after")
+    def _steps_or_epochs(self) -> Recipe:
+        if self.epochs is not None and "steps" in self.model_fields_set:
+            raise ValueError("give steps or epochs, not both")
+        return self
+
+    def full_steps(self, train_size: int) -> int:
+        """Training steps at full fidelity: as given, or the epochs over a train split of this size."""
+        return self.steps if self.epochs is None else max(1, math.ceil(self.epochs * train_size / self.batch_size))
+
+    def describe(self, train_size: int) -> str:
+        lr = f"lr {self.lr:g}" if self.lr is not None else "the run's lr"
+        extras = [f"weight decay {self.weight_decay:g}"]
+        if self.label_smoothing:
+            extras.append(f"label smoothing {self.label_smoothing:g}")
+        if self.class_weights != "none":
+            extras.append(f"{self.class_weights} class weights")
+        epochs = f" ({self.epochs:g} epochs)" if self.epochs is not None else ""
+        return (f"{self.full_steps(train_size)} steps{epochs}, batch {self.batch_size}, {self.optimizer}, {lr}, "
+                f"{self.schedule} schedule, " + ", ".join(extras))
 
 
 class TaskCard(BaseModel):

@@ -124,6 +124,18 @@ class UserTask(Task):
         """The card's name with its data version: evaluations and concepts of changed data never mix."""
         return f"{self.spec.name}@{self.version[:10]}"
 
+    def train_params(self, data: TaskData) -> dict[str, Any]:
+        recipe = self.card.get("recipe", {})
+        params = {k: recipe[k] for k in ("optimizer", "schedule", "weight_decay", "label_smoothing") if k in recipe}
+        if recipe.get("lr") is not None:
+            params["lr"] = recipe["lr"]
+        if recipe.get("class_weights") == "balanced":
+            from sklearn.utils.class_weight import compute_class_weight
+
+            classes = np.arange(self.spec.num_outputs)
+            params["class_weights"] = compute_class_weight("balanced", classes=classes, y=data.y_train).tolist()
+        return params
+
     def score(self, data: TaskData, outputs: dict) -> dict[str, float]:
         scores = super().score(data, outputs)
         for metric in self.card.get("report_metrics", []):
@@ -145,11 +157,12 @@ def _metric(name: str, labels: np.ndarray, pred: list[int]) -> float:
     raise ValueError(f"unknown metric {name!r}")
 
 
-def user_task(card: TaskCard, *, input_shape: tuple[int, ...], classes: list[str], data_hash: str,
+def user_task(card: TaskCard, *, input_shape: tuple[int, ...], classes: list[str], data_hash: str, train_size: int,
               description: str = "") -> UserTask:
     """The Task of a checked card. Its data is prepared from the files when a run first asks for it."""
     spec = TaskSpec(name=card.name, input_shape=tuple(input_shape), num_outputs=len(classes),
-                    max_params=card.max_params, default_steps=card.recipe.steps, batch_size=card.recipe.batch_size)
+                    max_params=card.max_params, default_steps=card.recipe.full_steps(train_size),
+                    batch_size=card.recipe.batch_size)
     card_json = card.model_dump(mode="json")
     version = hashlib.sha256(json.dumps([card_json, data_hash], sort_keys=True).encode()).hexdigest()
     return UserTask(spec=spec, generate=lambda: prepare(card).data, version=version,

@@ -1,0 +1,88 @@
+"""A task card's training recipe: the harness trains with its optimiser, schedule, label smoothing and class
+weights; steps or epochs; bad fields are one clear error; the built-in tasks keep the harness' defaults."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from test_user_tasks import card, signals
+from torch import nn
+
+from archlab.errors import ConfigError
+from archlab.evaluator.harness import TrainConfig, fit, optimizer, schedule, train
+from archlab.evaluator.tasks import get_task
+from archlab.evaluator.tasks.user import prepare, user_task
+
+
+def test_params_without_a_recipe_are_the_harness_defaults_and_bad_ones_are_refused():
+    cfg = TrainConfig.from_params({"steps": 10}, seed=3)
+    assert cfg == TrainConfig(steps=10, batch_size=128, lr=1e-2, weight_decay=1e-4, seed=3)
+    assert (cfg.optimizer, cfg.schedule, cfg.label_smoothing, cfg.class_weights) == ("adamw", "onecycle", 0.0, None)
+    with pytest.raises(ValueError, match="unknown optimizer 'adam'"):
+        TrainConfig.from_params({"steps": 10, "optimizer": "adam"}, seed=0)
+    assert get_task("digits").train_params(None) == {}  # a built-in task sends no recipe
+
+
+@pytest.mark.parametrize(("name", "last"), [("cosine", 0.0), ("constant", 0.05)])
+def test_schedules_run_over_the_jobs_steps(name, last):
+    model = nn.Linear(4, 2)
+    cfg = TrainConfig(steps=20, batch_size=4, lr=0.05, optimizer="sgd", schedule=name)
+    opt = optimizer(model, cfg)
+    assert isinstance(opt, torch.optim.SGD) and opt.defaults["nesterov"]
+    sched = schedule(opt, cfg)
+    for _ in range(cfg.steps):
+        opt.step()
+        sched.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(last, abs=1e-9)
+
+
+def test_label_smoothing_and_class_weights_reach_the_loss():
+    x, y = torch.randn(64, 4), torch.randint(0, 3, (64,))
+    smooth = TrainConfig(steps=150, batch_size=64, lr=0.05, label_smoothing=0.9)
+    model = nn.Linear(4, 3)
+    loss = train(model, x, y, smooth).final_loss
+    floor = -(0.4 * math.log(0.4) + 2 * 0.3 * math.log(0.3))  # entropy of the smoothed targets (0.4, 0.3, 0.3)
+    assert loss >= floor - 1e-3
+    # A class that weighs nothing is never learned: its logit only falls.
+    weighted = TrainConfig(steps=100, batch_size=64, lr=0.05, class_weights=(1.0, 1.0, 0.0))
+    model = nn.Linear(4, 3)
+    fit(model, lambda: (x, y), weighted)
+    assert (model(x).argmax(1) == 2).sum() == 0
+
+
+def test_the_card_recipe_steps_or_epochs_and_class_weights(tmp_path):
+    x, y = signals(300)
+    y[:200] = 0  # class 0 dominates: balanced weights lift the others
+    np.savez(tmp_path / "train.npz", x=x, y=y)
+    head = "name: sig\ndata: {train: {path: train.npz}}\n"
+    c = card(tmp_path, head + "recipe: {epochs: 2.5, batch_size: 32, optimizer: sgd, lr: 0.05, schedule: cosine, "
+                              "label_smoothing: 0.1, class_weights: balanced}\n")
+    prepared = prepare(c)
+    n = len(prepared.data.y_train)
+    task = user_task(c, input_shape=prepared.input_shape, classes=prepared.classes, data_hash="h", train_size=n)
+    assert task.spec.default_steps == math.ceil(2.5 * n / 32) and task.spec.batch_size == 32
+    params = task.train_params(prepared.data)
+    counts = np.bincount(prepared.data.y_train)
+    assert params["class_weights"] == pytest.approx((n / (3 * counts)).tolist())
+    assert {k: params[k] for k in ("optimizer", "lr", "schedule", "label_smoothing")} == {
+        "optimizer": "sgd", "lr": 0.05, "schedule": "cosine", "label_smoothing": 0.1}
+    assert c.recipe.describe(n).startswith(f"{math.ceil(2.5 * n / 32)} steps (2.5 epochs), batch 32, sgd, lr 0.05, "
+                                           "cosine schedule, weight decay 0.0001, label smoothing 0.1, balanced")
+    assert "lr" not in user_task(card(tmp_path, head), input_shape=(3, 32), classes=["0", "1", "2"], data_hash="h",
+                                 train_size=n).train_params(prepared.data)  # no lr in the card: the run's
+
+
+@pytest.mark.parametrize(("recipe", "message"), [
+    ("{steps: 100, epochs: 3}", "give steps or epochs, not both"),
+    ("{optimizer: adam}", "recipe.optimizer"),
+    ("{schedule: linear}", "recipe.schedule"),
+    ("{label_smoothing: 1.0}", "recipe.label_smoothing"),
+    ("{lr: 0}", "recipe.lr"),
+    ("{momentum: 0.9}", "recipe.momentum"),
+])
+def test_a_bad_recipe_is_one_clear_error(tmp_path, recipe, message):
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+        card(tmp_path, f"name: sig\ndata: {{train: {{path: train.npz}}}}\nrecipe: {recipe}\n")
