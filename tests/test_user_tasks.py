@@ -3,6 +3,7 @@ changed data refused, `archlab task` commands, a run on a stored task, and the P
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -171,12 +172,24 @@ def test_the_task_commands_and_a_run_on_a_stored_task(tmp_path):
     run = archlab(ws, "run", "--task", "sig", "--max-evals", "1", "--budget", "5m", "--seed", "2")
     assert run.returncode == 0, run.stderr[-2000:]
     row = json.loads(archlab(ws, "runs", "--json").stdout)[0]
-    assert row["task"] == "sig" and row["status"] == "finished" and row["evaluations"] == 1
+    # One candidate searched; then trained on two more seeds for the comparison with the reference models.
+    assert row["task"] == "sig" and row["status"] == "finished" and row["evaluations"] == 3
     from sqlmodel import Session, select
 
-    from archlab.store import Evaluation, open_store, sqlite_url
+    from archlab.store import Candidate, Evaluation, open_store, sqlite_url
     with Session(open_store(sqlite_url(ws / "archlab.db"))) as s:
-        ev = s.exec(select(Evaluation).where(Evaluation.stage == "train")).one()
+        refs = s.exec(select(Candidate).where(Candidate.origin == "reference")).all()
+        best = s.exec(select(Evaluation).where(Evaluation.stage == "train",
+                                               Evaluation.candidate_id.not_in([r.id for r in refs]))).all()
+        ref_trains = s.exec(select(Evaluation).where(Evaluation.stage == "train",
+                                                     Evaluation.candidate_id.in_([r.id for r in refs]))).all()
+    # After the search, the references that fit (C, L) inputs trained like for like: same fidelity and seed.
+    assert sorted(r.summary.split(":")[0] for r in refs) == ["FCN", "GRU", "ResNet"]
+    assert all(r.status == "evaluated" and r.params <= 50000 for r in refs)  # shrunk to the task's cap
+    assert len({e.candidate_id for e in best}) == 1 and sorted(e.seed for e in best) == [0, 1, 2]
+    ev = best[0]
+    assert sorted((e.fidelity, e.seed, e.task) for e in ref_trains) == sorted([(e.fidelity, e.seed, e.task)
+                                                                                for e in best] * 3)
     assert ev.task.startswith("sig@") and {"val_balanced_accuracy", "test_macro_f1"} <= set(ev.metrics)
     assert 0 <= ev.metrics["val_acc"] <= 1
     # The card's recipe reached the sandboxed job: with label smoothing 0.9 over 3 classes no model's training
@@ -191,6 +204,14 @@ def test_the_task_commands_and_a_run_on_a_stored_task(tmp_path):
     assert "144 / 36 / 60 train / val / test; val drawn from train, stratified, seed 0" in section
     digest = json.loads(archlab(ws, "task", "show", "sig", "--json").stdout)["hashes"][str(tmp_path / "train.npz")]
     assert f"(sha256 {digest})" in section
+    against = md.split("## Against reference models\n")[1].split("\n## ")[0]
+    assert against.count("| reference |") == 3 and "| found (best of the search) |" in against
+    assert f"trained with the task's recipe for {ev.fidelity} steps" in against
+    assert re.search(r"The found architecture is (\d\.\d{4} test accuracy (above|below)|level on test with) the best "
+                     r"reference by validation \((FCN|ResNet|GRU): \d\.\d{4}\), with [\d.]+× its parameters; "
+                     r"same recipe, 3 seeds: (more than|within) the seeds' spread", against), against
+    leaderboard = md.split("## Leaderboard\n")[1].split("\n## ")[0]
+    assert "FCN" not in leaderboard and "reference" not in leaderboard  # never ranked with the search
     html = Path(report.stdout.split()[0]).read_text()
     assert '<section id="task">' in html and "<th>recipe</th><td>60 steps, batch 32, sgd, lr 0.05, cosine" in html
 
@@ -214,10 +235,15 @@ task = archlab.Task.from_arrays("api", x[:150], labels[:150], x_test=x[150:], y_
 result = archlab.discover(task, budget="5m", max_evals=1, seed=3)
 print(result.status, task.info["classes"], result.best.metrics["test_acc"] >= 0, "build_model" in result.best.source,
       result.report_path.is_file())
+print("references", sorted(r.summary.split(":")[0] for r in result.references),
+      sorted(set(r.metrics["seeds"] for r in result.references)),
+      result.comparison.startswith("The found architecture is"),
+      result.best.candidate_id not in [r.candidate_id for r in result.references])
 """
     env = {**os.environ, "ARCHLAB_WORKSPACE": str(tmp_path / "ws"), **ENV}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "refused: " in done.stdout and "inputs but" in done.stdout
     assert "finished ['a', 'b', 'c'] True True True" in done.stdout
+    assert "references ['FCN', 'GRU', 'ResNet'] [3] True True" in done.stdout
     assert sorted(os.listdir(tmp_path / "ws" / "tasks")) == ["api.data", "api.json"]

@@ -14,7 +14,7 @@ they are. Nothing here prints: logging goes where the caller sends it.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,10 @@ from sqlmodel import Session
 from archlab.errors import ConfigError
 from archlab.evaluator.tasks.card import Recipe, Source, Split, TaskCard
 from archlab.evaluator.tasks.user import prepare
+from archlab.report.baselines import Scores, compare, verdict
 from archlab.report.build import write_report
 from archlab.report.rank import save_rank_fidelity
+from archlab.report.run_view import load_run_view
 from archlab.run import lifecycle
 from archlab.run.settings import load_config
 from archlab.run.tasks import StoredTask, add_task, read_card
@@ -107,6 +109,10 @@ class Result:
     best: Best | None  # None when no candidate trained
     leaderboard: list[Best]
     report_path: Path  # report.md; report.html lies beside it
+    # The reference models trained like for like (metrics: val_acc / test_acc means and test_acc_sd over `seeds`)
+    # and the report's one-line verdict on the best against them; empty / None when the run trained none.
+    references: list[Best] = field(default_factory=list)
+    comparison: str | None = None
 
 
 def discover(task: Task | str, *, budget: str | float | None = "30m", max_evals: int | None = None,
@@ -124,8 +130,17 @@ def discover(task: Task | str, *, budget: str | float | None = "30m", max_evals:
         save_rank_fidelity(ws, run_id)
     with Session(ws.engine) as session:
         board = [_best(c, e) for c, e in records.leaderboard(session=session, run_id=run_id)]
+    _, found, refs = compare(load_run_view(ws.engine, run_id))
     return Result(run_id=run_id, status=run.status, stop_reason=run.stop_reason, best=board[0] if board else None,
-                  leaderboard=board, report_path=write_report(ws, run_id))
+                  leaderboard=board, report_path=write_report(ws, run_id),
+                  references=[_reference(s) for s in refs if s.seeds], comparison=verdict(found, refs))
+
+
+def _reference(scores: Scores) -> Best:
+    c = scores.candidate
+    metrics = {"val_acc": scores.val_mean, "test_acc": scores.test_mean, "test_acc_sd": scores.test_sd,
+               "seeds": len(scores.seeds)}
+    return Best(candidate_id=c.id, source=c.source, summary=c.summary or "", params=c.params, metrics=metrics)
 
 
 def _best(candidate, evaluation) -> Best:

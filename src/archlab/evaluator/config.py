@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from archlab.evaluator.proxies import PROXIES
+from archlab.evaluator.references import SUMMARIES
 
 
 class RungConfig(BaseModel):
@@ -99,3 +100,18 @@ class EvaluationConfig(BaseModel):
     device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
     predictor: SurrogateConfig = Field(default_factory=SurrogateConfig)
     cascade: CascadeConfig = Field(default_factory=CascadeConfig)
+    references: Literal["auto", "none"] | list[str] = Field(
+        default="auto", description="hand-designed models trained after the search with the best candidate's "
+        "recipe, fidelity and seeds: auto (a task of your own: the ones that fit its inputs; a built-in task: "
+        "none), none, or names (fcn, resnet1d, gru, mlp)")
+    reference_seeds: int = Field(default=3, ge=1, le=10, description="seeds of the comparison: the best candidate "
+                                 "is trained on more seeds at its fidelity when it has fewer")
+
+    @field_validator("references")
+    @classmethod
+    def _references(cls, value):
+        if isinstance(value, list):
+            unknown = [name for name in value if name not in SUMMARIES]
+            if unknown:
+                raise ValueError(f"unknown reference model {unknown[0]!r}; known: {', '.join(SUMMARIES)}")
+        return value

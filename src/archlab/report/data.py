@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import yaml
 
+from archlab.report.baselines import baselines
 from archlab.report.blocks import Block
 from archlab.report.cards import Card, make_cards
 from archlab.report.figures import Figure, pareto_figures, progress_figures, rank_figure
@@ -36,6 +37,7 @@ class TaskInfo:
 
 
 SECTIONS = (Section("summary", "Morning summary"), Section("task", "Task"), Section("leaderboard", "Leaderboard"),
+            Section("baselines", "Against reference models"),
             Section("pareto", "Pareto fronts"), Section("progress", "Best so far"),
             Section("rank-fidelity", "Rank fidelity"), Section("lineage", "Lineage of the best candidates"),
             Section("cards", "Notable architectures"), Section("failures", "Failed and rejected candidates"),
@@ -48,6 +50,7 @@ class Report:
     summary: Summary
     task: TaskInfo
     board: list[tuple[int, Candidate, Evaluation]]
+    baselines: Block  # the found architecture beside the reference models, like for like
     pareto: list[Figure]
     progress: list[Figure]
     rank: Figure | None
@@ -74,6 +77,7 @@ def build_report(view: RunView, *, llm: list[Block] | None, memory: list[Block],
     rows = rank_rows(view.run, view.evaluations)
     return Report(view=view, summary=summarise(view), task=task,
                   board=[(r, c, e) for r, (c, e) in enumerate(view.leaderboard[:TOP], start=1)],
+                  baselines=baselines(view),
                   pareto=pareto_figures(view), progress=progress_figures(view),
                   rank=rank_figure(rows) if rows else None,
                   rank_table=rank_table(rows) if rows else None,

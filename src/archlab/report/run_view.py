@@ -46,6 +46,8 @@ class RunView:
     concepts: dict[int, Concept]  # every concept the changes, evidence and retrievals name
     retrievals: list[RetrievalLog]
     space: Space | None  # the run's search space; None when this workspace cannot load it any more
+    references: list[Candidate] = field(default_factory=list)  # hand-designed models trained beside the search
+    reference_evaluations: list[Evaluation] = field(default_factory=list)  # theirs, whichever run recorded them
 
     @cached_property
     def by_id(self) -> dict[str, Candidate]:
@@ -96,6 +98,7 @@ def read_run_view(session: Session, run_id: str) -> RunView:
     retrievals = list(run_retrievals(session=session, run_id=run_id))
     changes = run_changes(session=session, run_id=run_id)
     evidence = _evidence(session, [c.id for c in candidates])
+    refs = list(store.run_references(session=session, run_id=run_id))
     named = {e.concept_id for e in evidence} | {ch.concept.id for ch in changes} | {
         cid for r in retrievals for cid in r.concept_ids}
     return RunView(
@@ -104,7 +107,8 @@ def read_run_view(session: Session, run_id: str) -> RunView:
         notes=list(agent_log.run_notes(session=session, run_id=run_id)),
         calls=list(agent_log.run_calls(session=session, run_id=run_id)),
         usage=agent_log.run_usage(session=session, run_id=run_id), changes=changes, evidence=evidence,
-        concepts=_concepts(session, named), retrievals=retrievals, space=_space(session, run.space))
+        concepts=_concepts(session, named), retrievals=retrievals, space=_space(session, run.space),
+        references=refs, reference_evaluations=_reference_rows(session, run_id, refs))
 
 
 def lineage(view: RunView, top: int = 5) -> list[LineageNode]:
@@ -149,6 +153,17 @@ def _reused(session: Session, run_id: str, candidates: list[Candidate]) -> list[
         return []
     query = select(Evaluation).where(col(Evaluation.fingerprint).in_(fingerprints), Evaluation.stage == "train",
                                      (col(Evaluation.run_id) != run_id) | col(Evaluation.run_id).is_(None))
+    return list(session.exec(query.order_by(col(Evaluation.created_at))).all())
+
+
+def _reference_rows(session: Session, run_id: str, refs: list[Candidate]) -> list[Evaluation]:
+    """The references' rows on this run's task: recorded by this run, or reused from an earlier run's."""
+    fingerprints = sorted({c.fingerprint for c in refs if c.fingerprint})
+    if not fingerprints:
+        return []
+    mine = session.exec(select(Evaluation.task).where(col(Evaluation.candidate_id).in_([c.id for c in refs]))).all()
+    query = select(Evaluation).where(col(Evaluation.fingerprint).in_(fingerprints), col(Evaluation.task).in_(
+        sorted(set(mine) | set(session.exec(select(Evaluation.task).where(Evaluation.run_id == run_id)).all()))))
     return list(session.exec(query.order_by(col(Evaluation.created_at))).all())
 
 

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from archlab.agents.context import RunContext
 from archlab.agents.evaluation.inflight import Pipeline, width
+from archlab.agents.evaluation.references import train_references
 from archlab.agents.grammar_intake import load_workspace_space
 from archlab.agents.graph import build_graph
 from archlab.agents.state import serializer
@@ -188,6 +189,8 @@ def execute(ws: Workspace, run_id: str, cfg: ExperimentConfig, *, restart: bool 
                 if on_update:
                     on_update(ctx, next(iter(update), ""))
             final = graph.get_state(config).values
+        if not final.get("stopped"):
+            train_references(ctx)  # after the search, like for like with its best (outside its budget)
         status, reason = ("stopped" if final.get("stopped") else "finished"), final.get("stop_reason")
     except KeyboardInterrupt:
         status, reason = "stopped", "interrupted by the user"

@@ -62,7 +62,7 @@ def add_task(ws: Workspace, card: TaskCard, *, replace: bool = False) -> StoredT
     hashes = {str(p): file_hash(p) for p in source_files(card)}
     data = prepared.data
     record = {"card": card.model_dump(mode="json"), "hashes": hashes, "input_shape": list(prepared.input_shape),
-              "classes": prepared.classes, "given_splits": prepared.given,
+              "classes": prepared.classes, "given_splits": prepared.given, "layout": prepared.layout,
               "sizes": {"train": len(data.y_train), "val": len(data.y_val), "test": len(data.y_test)},
               "class_counts": {s: np.bincount(y, minlength=len(prepared.classes)).tolist()
                                for s, y in (("train", data.y_train), ("val", data.y_val), ("test", data.y_test))}}
@@ -108,7 +108,8 @@ def load_user_task(stored: StoredTask) -> UserTask:
                    f", {sizes['train']} / {sizes['val']} / {sizes['test']} train / val / test")
     data_hash = "".join(sorted(stored.record["hashes"].values()))
     return user_task(stored.card, input_shape=tuple(stored.record["input_shape"]), classes=stored.record["classes"],
-                     data_hash=data_hash, train_size=sizes["train"], description=description)
+                     data_hash=data_hash, train_size=sizes["train"],
+                     layout=stored.record.get("layout", "sequence"), description=description)
 
 
 def _path(ws: Workspace, name: str) -> Path:

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, func, select
 from archlab.store.models import Candidate, Evaluation, Run, utcnow
 
 OK = "ok"
+REFERENCE = "reference"  # Candidate.origin of a hand-designed reference model, trained beside a search
 # Candidates whose identity is settled: proposing one again would repeat its result (or its failure).
 SETTLED = ("accepted", "evaluated", "failed")
 
@@ -64,7 +65,7 @@ def find_duplicate(*, session: Session, run_id: str | None, graph_hash: str, pro
     same_behaviour = (col(Candidate.probe_hash) == probe_hash) & (col(Candidate.params) == params) & (
         col(Candidate.flops) == flops)
     query = select(Candidate).where(same_graph | same_behaviour, col(Candidate.id) != exclude_id,
-                                    col(Candidate.run_id) == run_id,
+                                    col(Candidate.run_id) == run_id, col(Candidate.origin) != REFERENCE,
                                     col(Candidate.status).in_(SETTLED))
     return session.exec(query.order_by(col(Candidate.created_at))).first()
 
@@ -72,7 +73,7 @@ def find_duplicate(*, session: Session, run_id: str | None, graph_hash: str, pro
 def find_by_derivation(*, session: Session, run_id: str | None, derivation_hash: str,
                        exclude_id: str) -> Candidate | None:
     query = select(Candidate).where(col(Candidate.derivation_hash) == derivation_hash,
-                                    col(Candidate.run_id) == run_id,
+                                    col(Candidate.run_id) == run_id, col(Candidate.origin) != REFERENCE,
                                     col(Candidate.id) != exclude_id,
                                     col(Candidate.status).in_(SETTLED))
     return session.exec(query).first()
@@ -101,18 +102,30 @@ def add_evaluation(*, session: Session, evaluation: Evaluation) -> Evaluation:
     return evaluation
 
 
-def run_candidates(*, session: Session, run_id: str) -> Sequence[Candidate]:
-    return session.exec(select(Candidate).where(Candidate.run_id == run_id)
+def run_candidates(*, session: Session, run_id: str, references: bool = False) -> Sequence[Candidate]:
+    """The run's candidates, oldest first; with `references`, the reference models it trained are among them."""
+    query = select(Candidate).where(Candidate.run_id == run_id)
+    if not references:
+        query = query.where(Candidate.origin != REFERENCE)
+    return session.exec(query.order_by(col(Candidate.created_at))).all()
+
+
+def run_references(*, session: Session, run_id: str) -> Sequence[Candidate]:
+    """The hand-designed reference models the run trained beside its search (agents/evaluation/references.py)."""
+    return session.exec(select(Candidate).where(Candidate.run_id == run_id, Candidate.origin == REFERENCE)
                         .order_by(col(Candidate.created_at))).all()
 
 
 def run_max_params(*, session: Session, run_id: str) -> int | None:
     """The most parameters any built candidate of the run has; None before the first build."""
-    return session.exec(select(func.max(Candidate.params)).where(Candidate.run_id == run_id)).one()
+    return session.exec(select(func.max(Candidate.params)).where(Candidate.run_id == run_id,
+                                                                 Candidate.origin != REFERENCE)).one()
 
 
 def run_evaluations(*, session: Session, run_id: str, stage: str | None = None) -> Sequence[Evaluation]:
-    query = select(Evaluation).where(Evaluation.run_id == run_id)
+    """The rows the run's search recorded, oldest first (its reference models' rows are not among them)."""
+    references = select(Candidate.id).where(Candidate.run_id == run_id, Candidate.origin == REFERENCE)
+    query = select(Evaluation).where(Evaluation.run_id == run_id, col(Evaluation.candidate_id).not_in(references))
     if stage is not None:
         query = query.where(Evaluation.stage == stage)
     return session.exec(query.order_by(col(Evaluation.created_at))).all()
@@ -131,7 +144,7 @@ def leaderboard(*, session: Session, run_id: str, limit: int | None = None
     """
     query = (select(Candidate, Evaluation)
              .join(Evaluation, col(Evaluation.fingerprint) == col(Candidate.fingerprint))
-             .where(Candidate.run_id == run_id, Candidate.status == "evaluated",
+             .where(Candidate.run_id == run_id, Candidate.status == "evaluated", Candidate.origin != REFERENCE,
                     Evaluation.stage == "train", Evaluation.status == OK))
     rows = [(c, e) for c, e in session.exec(query).all() if "val_acc" in e.metrics]
     # One row per candidate (its best fidelity), then best validation accuracy first.

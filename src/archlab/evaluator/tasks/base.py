@@ -38,6 +38,9 @@ class Task:
     generate: Callable[[], TaskData]
     version: str  # bump when the data or split changes; part of the cache key
     description: str = ""
+    # The hand-designed models (evaluator.references) a run trains beside the search with `references: auto`:
+    # a built-in task has none (its context is the literature); a task of your own, those that fit its inputs.
+    references: tuple[str, ...] = ()
 
     # How a result is ranked: this metric, higher is better unless `minimize`.
     objective = "val_acc"

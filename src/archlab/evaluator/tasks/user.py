@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from archlab.errors import ConfigError
+from archlab.evaluator.references import for_layout
 from archlab.evaluator.task import TaskSpec
 from archlab.evaluator.tasks.base import Task, TaskData
 from archlab.evaluator.tasks.card import TaskCard, read_source
@@ -31,6 +32,7 @@ class Prepared:
     input_shape: tuple[int, ...]
     classes: list[str]  # label as written in the files, by class index
     given: list[str]  # splits the files gave; the others were drawn from train
+    layout: str  # sequence (C, L) | features (rows were vectors, given as (1, F)) | image | other
 
 
 def prepare(card: TaskCard) -> Prepared:
@@ -59,7 +61,16 @@ def prepare(card: TaskCard) -> Prepared:
     xs = _standardised(xs)
     data = TaskData(x_train=xs["train"], y_train=ys["train"], x_val=xs["val"], y_val=ys["val"],
                     x_test=xs["test"], y_test=ys["test"])
-    return Prepared(data=data, input_shape=tuple(xs["train"].shape[1:]), classes=classes, given=sorted(raw))
+    return Prepared(data=data, input_shape=tuple(xs["train"].shape[1:]), classes=classes, given=sorted(raw),
+                    layout=layout_of(raw["train"][0], card))
+
+
+def layout_of(x: np.ndarray, card: TaskCard) -> str:
+    """What the rows are: feature vectors (given to the search as (1, F)), sequences (C, L), images (C, H, W)."""
+    if card.input_shape is None and x.ndim == 2:
+        return "features"
+    dims = len(card.input_shape) if card.input_shape is not None else x.ndim - 1
+    return {2: "sequence", 3: "image"}.get(dims, "other")
 
 
 def _natural(label: str) -> tuple:
@@ -158,7 +169,7 @@ def _metric(name: str, labels: np.ndarray, pred: list[int]) -> float:
 
 
 def user_task(card: TaskCard, *, input_shape: tuple[int, ...], classes: list[str], data_hash: str, train_size: int,
-              description: str = "") -> UserTask:
+              layout: str = "sequence", description: str = "") -> UserTask:
     """The Task of a checked card. Its data is prepared from the files when a run first asks for it."""
     spec = TaskSpec(name=card.name, input_shape=tuple(input_shape), num_outputs=len(classes),
                     max_params=card.max_params, default_steps=card.recipe.full_steps(train_size),
@@ -166,4 +177,5 @@ def user_task(card: TaskCard, *, input_shape: tuple[int, ...], classes: list[str
     card_json = card.model_dump(mode="json")
     version = hashlib.sha256(json.dumps([card_json, data_hash], sort_keys=True).encode()).hexdigest()
     return UserTask(spec=spec, generate=lambda: prepare(card).data, version=version,
-                    description=description or card.description, card=card_json, classes=tuple(classes))
+                    description=description or card.description, card=card_json, classes=tuple(classes),
+                    references=for_layout(layout))
