@@ -247,3 +247,57 @@ print("references", sorted(r.summary.split(":")[0] for r in result.references),
     assert "finished ['a', 'b', 'c'] True True True" in done.stdout
     assert "references ['FCN', 'GRU', 'ResNet'] [3] True True" in done.stdout
     assert sorted(os.listdir(tmp_path / "ws" / "tasks")) == ["api.data", "api.json"]
+
+
+PYTHON_TASK = """
+import numpy as np
+import sys
+sys.path.insert(0, {tests!r})
+from test_user_tasks import signals
+
+CARD = {{"name": "pysig", "recipe": {{"steps": 40, "batch_size": 32}}, "max_params": 50000,
+        "split": {{"val": 0.25, "seed": 3}}}}
+
+
+def load():
+    x, y = signals(200)
+    return {{"x_train": x[:150], "y_train": np.array(["lo", "mid", "hi"])[y[:150]],
+            "x_test": x[150:], "y_test": np.array(["lo", "mid", "hi"])[y[150:]]}}
+"""
+
+
+def test_a_python_task_is_loaded_checked_stored_and_refused_once_changed(tmp_path):
+    ws = tmp_path / "ws"
+    task_file = tmp_path / "my_task.py"
+    task_file.write_text(PYTHON_TASK.format(tests=str(Path(__file__).parent)))
+    added = archlab(ws, "task", "add", "--from", str(task_file))
+    assert added.returncode == 0, added.stderr
+    assert "task pysig: 3 classes, inputs (3, 32), 112 / 38 / 50 train / val / test" in added.stdout
+    shown = json.loads(archlab(ws, "task", "show", "pysig", "--json").stdout)
+    assert shown["classes"] == ["hi", "lo", "mid"] and str(task_file) in shown["hashes"]
+    assert sorted(os.listdir(ws / "tasks")) == ["pysig.data", "pysig.json"]
+    task_file.write_text(task_file.read_text() + "\n# changed\n")
+    run = archlab(ws, "run", "--task", "pysig", "--budget", "1m")
+    said = " ".join(run.stderr.split())
+    assert run.returncode == 2 and "my_task.py changed since the task was added" in said
+    assert f"archlab task add --from {task_file} --replace" in said
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("def load():\n    x = [1]\n    raise ValueError('the sensor file is corrupt')\n",
+     "my_task.py, line 3: load() raised ValueError: the sensor file is corrupt"),
+    ("import not_a_module_anywhere\n", "my_task.py, line 1: importing it raised ModuleNotFoundError"),
+    ("x = 1\n", "define load() returning a dict with x_train, y_train"),
+    ("def load():\n    return {'x_train': [[1.0]], 'labels': [0]}\n", "got ['labels']"),
+    ("def load():\n    return {'x_train': [[1.0, 2.0]] * 8}\n", "train: give both x_train and y_train"),
+    ("CARD = {'recipe': {'steps': -1}}\ndef load():\n    return {'x_train': [[1.0]] * 8, 'y_train': [0, 1] * 4}\n",
+     "recipe.steps"),
+])
+def test_a_python_task_that_fails_is_one_clear_error_and_stores_nothing(tmp_path, body, message):
+    ws = tmp_path / "ws"
+    (tmp_path / "my_task.py").write_text(body)
+    done = archlab(ws, "task", "add", "--from", str(tmp_path / "my_task.py"))
+    assert done.returncode == 2 and message in " ".join(done.stderr.split()), done.stderr
+    assert not (ws / "tasks").exists() or not [p for p in os.listdir(ws / "tasks") if not p.endswith(".tmp")]
+    both = archlab(ws, "task", "add", str(tmp_path / "card.yaml"), "--from", str(tmp_path / "my_task.py"))
+    assert both.returncode == 2 and "give a task card" in both.stderr

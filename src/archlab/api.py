@@ -13,24 +13,20 @@ they are. Nothing here prints: logging goes where the caller sends it.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from sqlmodel import Session
 
-from archlab.errors import ConfigError
-from archlab.evaluator.tasks.card import Recipe, Source, Split, TaskCard
-from archlab.evaluator.tasks.user import prepare
+from archlab.errors import ConfigError  # noqa: F401 (archlab.api.ConfigError: what bad input raises)
 from archlab.report.baselines import Scores, compare, verdict
 from archlab.report.build import write_report
 from archlab.report.rank import save_rank_fidelity
 from archlab.report.run_view import load_run_view
 from archlab.run import lifecycle
 from archlab.run.settings import load_config
-from archlab.run.tasks import StoredTask, add_task, read_card
+from archlab.run.tasks import StoredTask, add_arrays, add_task, read_card
 from archlab.run.workspace import Workspace
 from archlab.store import records
 
@@ -57,29 +53,12 @@ class Task:
         ws = _workspace(workspace)
         arrays = {"train": (x_train, y_train), "val": (x_val, y_val), "test": (x_test, y_test)}
         given = {split: pair for split, pair in arrays.items() if pair[0] is not None or pair[1] is not None}
-        for split, (x, y) in given.items():
-            if x is None or y is None:
-                raise ConfigError(f"{split}: give both x_{split} and y_{split}, or neither")
-        final = ws.root / "tasks" / f"{name}.data"
-        tmp = final.with_suffix(".data.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        try:
-            for split, (x, y) in given.items():
-                np.savez(tmp / f"{split}.npz", x=np.asarray(x), y=np.asarray(y))
-            fields = {"batch_size": batch_size, **(recipe or {})}
-            if "epochs" not in fields:
-                fields["steps"] = steps
-            card = TaskCard(name=name, data={s: Source(path=Path(f"{s}.npz")) for s in given}, metric=metric,
-                            report_metrics=list(report_metrics), input_shape=input_shape,
-                            split=Split(seed=split_seed), recipe=Recipe(**fields), max_params=max_params)
-            prepare(card.resolved(tmp))  # every check before anything is kept
-        except (ConfigError, ValueError) as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise ConfigError(str(exc)) from None
-        shutil.rmtree(final, ignore_errors=True)
-        tmp.rename(final)
-        return cls._stored(ws, add_task(ws, card.resolved(final), replace=True))
+        fields = {"batch_size": batch_size, **(recipe or {})}
+        if "epochs" not in fields:
+            fields["steps"] = steps
+        card = {"metric": metric, "report_metrics": list(report_metrics), "input_shape": input_shape,
+                "split": {"seed": split_seed}, "recipe": fields, "max_params": max_params}
+        return cls._stored(ws, add_arrays(ws, name, given, card))
 
     @classmethod
     def from_card(cls, path: Path | str, *, replace: bool = False, workspace: Path | None = None) -> Task:

@@ -13,7 +13,7 @@ from rich.table import Table
 from archlab.errors import ArchlabError
 from archlab.evaluator.tasks import TASKS
 from archlab.run.settings import Environment
-from archlab.run.tasks import StoredTask, add_task, read_card, stored_task, stored_tasks
+from archlab.run.tasks import StoredTask, add_python_task, add_task, read_card, stored_task, stored_tasks
 from archlab.run.workspace import Workspace
 
 task_app = typer.Typer(help="Tasks: add your own (a YAML task card), list and show them.", no_args_is_help=True)
@@ -32,12 +32,20 @@ def _fail(message: str) -> typer.Exit:
 
 @task_app.command("add")
 def add(
-    card: Annotated[Path, typer.Argument(help="The task card (YAML): name, data files, split, metric, recipe.")],
+    card: Annotated[Path | None, typer.Argument(help="The task card (YAML): name, data files, split, metric, "
+                                                     "recipe.")] = None,
+    python: Annotated[Path | None, typer.Option("--from", help="A Python task instead: a file whose load() returns "
+                                                "x_train, y_train, ... and whose CARD dict holds the card's other "
+                                                "fields.")] = None,
     replace: Annotated[bool, typer.Option(help="Replace a stored task of the same name.")] = False,
 ) -> None:
-    """Check a task card against its data and store it; prints shapes, classes and split sizes."""
+    """Check a task card (or a Python task) against its data and store it; prints shapes, classes, split sizes."""
+    if (card is None) == (python is None):
+        raise _fail("give a task card (archlab task add CARD) or a Python task (archlab task add --from FILE)")
     try:
-        stored = add_task(_workspace(), read_card(card), replace=replace)
+        ws = _workspace()
+        stored = add_python_task(ws, python, replace=replace) if python else add_task(ws, read_card(card),
+                                                                                       replace=replace)
     except ArchlabError as exc:
         raise _fail(str(exc)) from None
     _describe(stored)

@@ -4,6 +4,8 @@
     data:
       train: {path: train.npz, x: x, y: y}          # .npz (keys), .npy (x; y from a second .npy), .csv / .tsv
       test: {path: test.csv, label: activity}        # a CSV's label column by name, or by index (label: -1)
+      # .parquet (label: NAME; x: a list column, or every other column a feature), or a folder a Hugging Face
+      # dataset was saved to with save_to_disk (label, default "label"; x: a list/array column, or the others)
     input_shape: [3, 128]                            # optional: each row reshaped (channels first)
     split: {val: 0.2, test: 0.2, seed: 0}            # what the files do not give: stratified, seeded
     metric: accuracy                                 # what selects; report_metrics are computed beside it
@@ -44,7 +46,8 @@ class Source(BaseModel):
     path: Path
     x: str = Field(default="x", description=".npz: the key of the inputs")
     y: str | Path = Field(default="y", description=".npz: the key of the labels; .npy: the labels' .npy file")
-    label: str | int | None = Field(default=None, description="CSV/TSV: the label column, by name or index")
+    label: str | int | None = Field(default=None, description="CSV/TSV: the label column, by name or index; "
+                                    "Parquet / a saved Hugging Face dataset: by name")
     header: bool | None = Field(default=None, description="CSV/TSV: a header row (default: when label is a name)")
 
 
@@ -153,22 +156,37 @@ class TaskCard(BaseModel):
 def read_source(src: Source) -> tuple[np.ndarray, np.ndarray]:
     """(inputs as float32, labels as read) from one file; ConfigError names the file, key, column or line."""
     path = src.path
+    if path.is_dir():
+        _sized(path, sum(f.stat().st_size for f in folder_files(path)))
+        x, y = _saved_dataset(path, src)
+        return _checked(path, x, y)
     if not path.is_file():
         raise ConfigError(f"{path}: no such file")
-    if path.stat().st_size == 0:
-        raise ConfigError(f"{path}: the file is empty")
-    if path.stat().st_size > MAX_BYTES:
-        raise ConfigError(f"{path}: {path.stat().st_size / 2**30:.1f} GiB; files above {MAX_BYTES >> 30} GiB are "
-                          "refused (each job would read it whole)")
+    _sized(path, path.stat().st_size)
     suffix = path.suffix.lower()
-    if suffix == ".npz":
+    if suffix == ".parquet":
+        x, y = _parquet(path, src)
+    elif suffix == ".npz":
         x, y = _npz(path, src)
     elif suffix == ".npy":
         x, y = _npy(path, src)
     elif suffix in (".csv", ".tsv"):
         x, y = _delimited(path, src, "\t" if suffix == ".tsv" else ",")
     else:
-        raise ConfigError(f"{path}: unknown format {suffix!r}; cards read .npz, .npy, .csv and .tsv")
+        raise ConfigError(f"{path}: unknown format {suffix!r}; cards read .npz, .npy, .csv, .tsv, .parquet and "
+                          "folders of Hugging Face datasets saved with save_to_disk")
+    return _checked(path, x, y)
+
+
+def _sized(path: Path, size: int) -> None:
+    if size == 0:
+        raise ConfigError(f"{path}: the file is empty")
+    if size > MAX_BYTES:
+        raise ConfigError(f"{path}: {size / 2**30:.1f} GiB; files above {MAX_BYTES >> 30} GiB are "
+                          "refused (each job would read it whole)")
+
+
+def _checked(path: Path, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if len(x) != len(y):
         raise ConfigError(f"{path}: {len(x)} inputs but {len(y)} labels")
     if len(x) == 0:
@@ -178,6 +196,70 @@ def read_source(src: Source) -> tuple[np.ndarray, np.ndarray]:
         raise ConfigError(f"{path}: NaN or Inf in the inputs of row {int(np.argmax(bad))} "
                           f"({int(bad.sum())} rows in all)")
     return x, y
+
+
+def _parquet(path: Path, src: Source) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ConfigError(f"{path}: reading Parquet needs pyarrow (pip install 'archlab[data]')") from None
+    if not isinstance(src.label, str):
+        raise ConfigError(f"{path}: name the label column (label: NAME)")
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # noqa: BLE001 (pyarrow raises several kinds for a damaged file)
+        raise ConfigError(f"{path}: not a readable Parquet file: {exc}") from None
+    return _columns(path, {name: table.column(name).to_pylist() for name in table.column_names}, src, src.label)
+
+
+def _saved_dataset(path: Path, src: Source) -> tuple[np.ndarray, np.ndarray]:
+    """A Hugging Face dataset saved with save_to_disk, read offline (no hub access)."""
+    if (path / "dataset_dict.json").is_file():
+        splits = sorted(p.name for p in path.iterdir() if p.is_dir())
+        raise ConfigError(f"{path}: a dataset with splits ({', '.join(splits)}); name one split's folder as the "
+                          f"path, e.g. {path / (splits[0] if splits else 'train')}")
+    if not (path / "state.json").is_file():
+        raise ConfigError(f"{path}: a folder, but not a dataset saved with save_to_disk (no state.json)")
+    try:
+        from datasets import load_from_disk
+    except ImportError:
+        raise ConfigError(f"{path}: reading a saved dataset needs the datasets library "
+                          "(pip install 'archlab[data]')") from None
+    try:
+        ds = load_from_disk(str(path))
+    except Exception as exc:  # noqa: BLE001 (a damaged folder raises several kinds)
+        raise ConfigError(f"{path}: not a readable saved dataset: {exc}") from None
+    return _columns(path, ds.to_dict(), src, src.label if isinstance(src.label, str) else "label")
+
+
+def _columns(path: Path, columns: dict[str, list], src: Source, label: str) -> tuple[np.ndarray, np.ndarray]:
+    """Labels from one column; inputs from the `x` column (lists or arrays per row) or every other column."""
+    if label not in columns:
+        raise ConfigError(f"{path}: no column {label!r}; columns: {', '.join(columns)}")
+    chosen = src.x in columns and ("x" in src.model_fields_set or _is_rows(columns[src.x]))
+    features = [src.x] if chosen else [c for c in columns if c != label]
+    if not features:
+        raise ConfigError(f"{path}: no feature column besides {label!r}")
+    try:
+        parts = [np.asarray(columns[c], dtype=np.float32) for c in features]
+    except (TypeError, ValueError):
+        bad = next(c for c in features if not _numeric(columns[c]))
+        raise ConfigError(f"{path}: column {bad!r} is not numbers (or its rows differ in length)") from None
+    x = parts[0] if len(parts) == 1 and parts[0].ndim > 1 else np.stack(parts, axis=1)
+    return x, np.asarray(columns[label])
+
+
+def _is_rows(values: list) -> bool:
+    """A column whose cells are lists or arrays (one input row per cell), not scalars."""
+    return bool(values) and isinstance(values[0], list | tuple | np.ndarray)
+
+
+def _numeric(values: list) -> bool:
+    try:
+        np.asarray(values, dtype=np.float32)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _npz(path: Path, src: Source) -> tuple[np.ndarray, np.ndarray]:
@@ -250,10 +332,14 @@ def file_hash(path: Path) -> str:
 
 
 def source_files(card: TaskCard) -> list[Path]:
-    """Every file a (resolved) card reads: the data hashes cover these."""
+    """Every file a (resolved) card reads: the data hashes cover these (a saved dataset's folder: its files)."""
     files = []
     for src in card.data.values():
-        files.append(src.path)
+        files += folder_files(src.path) if src.path.is_dir() else [src.path]
         if src.path.suffix == ".npy":
             files.append(Path(src.y))
     return files
+
+
+def folder_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file())
