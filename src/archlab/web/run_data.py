@@ -38,7 +38,9 @@ def get_run_or_404(session: Session, run_id: str) -> Run:
 def snapshot(session: Session, run_id: str, after: int = 0) -> RunSnapshot:
     """The run's state, its evaluations newer than `after` (an evaluation id), steering and ideas."""
     run = get_run_or_404(session, run_id)
-    evals = session.exec(select(Evaluation).where(Evaluation.run_id == run_id, col(Evaluation.id) > after)
+    references = [c.id for c in store.run_references(session=session, run_id=run_id)]  # not the search's
+    evals = session.exec(select(Evaluation).where(Evaluation.run_id == run_id, col(Evaluation.id) > after,
+                                                  col(Evaluation.candidate_id).not_in(references))
                          .order_by(col(Evaluation.id))).all()
     ideas = session.exec(select(Idea).where(Idea.run_id == run_id).order_by(col(Idea.id))).all()
     return RunSnapshot(run=run, state=run_state(run), evaluations=list(evals),
