@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from archlab.errors import ArchlabError
+from archlab.evaluator.references import for_layout
 from archlab.evaluator.tasks import TASKS
 from archlab.run.settings import Environment
 from archlab.run.tasks import StoredTask, add_python_task, add_task, read_card, stored_task, stored_tasks
@@ -113,3 +114,7 @@ def _describe(stored: StoredTask) -> None:
     space = "seq1d (any channel count and length)" if len(r["input_shape"]) == 2 else \
         "none of the built-in spaces yet (seq1d takes (channels, length) inputs); give input_shape: [C, L]"
     out.print(f"  searched by: {space}", highlight=False)
+    refs = for_layout(r.get("layout", "sequence"))
+    plan = (f"{', '.join(refs)}, trained after each search with this recipe at the best candidate's fidelity and "
+            "seeds" if refs else "none for these inputs yet")
+    out.print(f"  reference models: {plan}", highlight=False)
