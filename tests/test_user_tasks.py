@@ -93,7 +93,7 @@ BAD = {
     "empty class": ("data: {train: {path: rare.npz}}", "split"),
     "empty file": ("data: {train: {path: empty.csv, label: 0}}", "the file is empty"),
     "ragged csv": ("data: {train: {path: ragged.csv, label: 0}}", "ragged.csv, line 3: 2 fields"),
-    "format": ("data: {train: {path: train.parquet}}", "unknown format '.parquet'"),
+    "format": ("data: {train: {path: train.xlsx}}", "unknown format '.xlsx'"),
     "metric": ("data: {train: {path: train.npz}}\nmetric: auroc", "a run selects on accuracy so far"),
     "reshape": ("data: {train: {path: train.npz}}\ninput_shape: [5, 5]", "cannot be shaped (5, 5)"),
 }
@@ -112,7 +112,7 @@ def test_bad_input_is_one_clear_error_and_nothing_is_stored(tmp_path, ws, case):
     (tmp_path / "train.csv").write_text("a,b\n1,0\n2,1\n")
     (tmp_path / "empty.csv").write_text("")
     (tmp_path / "ragged.csv").write_text("0,1,2\n1,2,3\n0,1\n")
-    (tmp_path / "train.parquet").write_bytes(b"PAR1")
+    (tmp_path / "train.xlsx").write_bytes(b"PK\x03\x04")
     text, message = BAD[case]
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         add_task(ws, card(tmp_path, f"name: bad\n{text}\n"))
