@@ -40,43 +40,37 @@ def train_references(ctx: RunContext) -> list[Candidate]:
     names = reference_names(ctx)
     if not names or ctx.task.tabular or ctx.task.spec.kind != "classify":
         return []
-    fidelity, seeds = comparison_point(ctx)
+    best, fidelity, seeds = comparison_point(ctx)
     log.info("training %d reference model(s) at %d steps on seed(s) %s", len(names), fidelity,
              ", ".join(map(str, seeds)))
     try:
-        _confirm_best(ctx, fidelity, seeds)
+        if best is not None:  # the search's best, trained on the comparison's seeds it lacks
+            for seed in seeds:
+                run_train(ctx, best, steps=fidelity, seed=seed)
         return [_train_one(ctx, name, fidelity, seeds) for name in names]
     except InfraError as exc:  # the search's results stand; the report says no reference trained
         log.warning("reference models not trained: %s", exc)
         return []
 
 
-def comparison_point(ctx: RunContext) -> tuple[int, list[int]]:
-    """The best candidate's leaderboard fidelity and the seeds of the comparison there: those it was trained
-    on, then the next ones after the run's seed up to `reference_seeds`."""
+def comparison_point(ctx: RunContext) -> tuple[Candidate | None, int, list[int]]:
+    """The search's best candidate, its leaderboard fidelity and the seeds of the comparison there: those it
+    was trained on, then the next ones after the run's seed up to `reference_seeds`."""
     with ctx.session() as session:
         board = store.leaderboard(session=session, run_id=ctx.run_id, limit=1)
         if not board:
-            return ctx.steps, _more([], ctx.evaluation.seed, ctx.evaluation.reference_seeds)
+            return None, ctx.steps, _more([], ctx.evaluation.seed, ctx.evaluation.reference_seeds)
         best, ev = board[0]
         rows = session.exec(select(Evaluation).where(
             Evaluation.fingerprint == best.fingerprint, Evaluation.task == ctx.task.name,
             Evaluation.stage == "train", Evaluation.fidelity == ev.fidelity, Evaluation.status == "ok")).all()
-    return ev.fidelity, _more(sorted({r.seed for r in rows}), ctx.evaluation.seed, ctx.evaluation.reference_seeds)
+    return best, ev.fidelity, _more(sorted({r.seed for r in rows}), ctx.evaluation.seed,
+                                    ctx.evaluation.reference_seeds)
 
 
 def _more(seeds: list[int], first: int, count: int) -> list[int]:
     extra = (s for s in range(first, first + 10 * count) if s not in seeds)
     return sorted([*seeds, *[next(extra) for _ in range(max(0, count - len(seeds)))]])
-
-
-def _confirm_best(ctx: RunContext, fidelity: int, seeds: list[int]) -> None:
-    """The search's best trained on the comparison's seeds it lacks (stored like any of its evaluations)."""
-    with ctx.session() as session:
-        board = store.leaderboard(session=session, run_id=ctx.run_id, limit=1)
-    if board:
-        for seed in seeds:
-            run_train(ctx, board[0][0], steps=fidelity, seed=seed)
 
 
 def _train_one(ctx: RunContext, name: str, fidelity: int, seeds: list[int]) -> Candidate:
