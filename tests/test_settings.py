@@ -42,7 +42,7 @@ def test_precedence_cli_over_yaml_over_env_over_default(tmp_path, monkeypatch):
 
 def test_defaults():
     cfg = load_config()
-    assert (cfg.task, cfg.space, cfg.budget) == ("mnist1d", "seq1d", 300)
+    assert (cfg.task, cfg.space, cfg.budget) == ("mnist1d", "auto", 300)  # the run picks seq1d
     assert isinstance(cfg.seed, int)  # drawn, so the resolved config can be replayed
 
 

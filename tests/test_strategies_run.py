@@ -16,6 +16,7 @@ from archlab.errors import ConfigError
 from archlab.evaluator.config import EvaluationConfig
 from archlab.evaluator.tasks import get_task
 from archlab.run.settings import load_config
+from archlab.run.space_choice import space_for
 from archlab.sandbox.base import Limits
 from archlab.spaces import load_space
 from archlab.spaces.nb201 import from_arch_string, tree_to_cell
@@ -83,6 +84,7 @@ def test_every_strategy_plans_a_new_derivation(ctx, name):
 
 def test_the_strategy_setting_is_checked():
     assert load_config(None, {"max_evals": 3, "search": {"strategy": "bananas"}}).search.strategy == "bananas"
-    assert load_config(None, {"max_evals": 3, "task": "nb201-cifar10"}).space == "nb201"  # the only space it fits
+    assert load_config(None, {"max_evals": 3, "task": "nb201-cifar10"}).space == "auto"
+    assert space_for(get_task("nb201-cifar10")) == "nb201"  # what auto picks: the only space it fits
     with pytest.raises(ConfigError, match="search.strategy"):
         load_config(None, {"max_evals": 3, "search": {"strategy": "annealing"}})

@@ -95,7 +95,7 @@ class Result:
 
 
 def discover(task: Task | str, *, budget: str | float | None = "30m", max_evals: int | None = None,
-             space: str = "seq1d", seed: int | None = None, config: dict[str, Any] | None = None,
+             space: str = "auto", seed: int | None = None, config: dict[str, Any] | None = None,
              workspace: Path | None = None) -> Result:
     """A discovery run on the task (a Task, or any task name `archlab task list` shows), then its report."""
     ws = _workspace(workspace if workspace is not None else getattr(task, "workspace", None))

@@ -88,6 +88,8 @@ def accept_grammar(
     grammar = check.grammar
     if grammar.name in list_spaces():
         raise ConfigError(f"{grammar.name!r} is a built-in space; give the grammar another name")
+    if grammar.name == "auto":  # `space: auto` picks a built-in space; a grammar of that name could never be run
+        raise ConfigError("'auto' names the built-in space chosen for a task's inputs; give the grammar another name")
     parent = grammar_store.get_grammar(session=session, name=grammar.parent) if grammar.parent else None
     digest = hashlib.sha256((grammar.text + "\0" + grammar.code).encode()).hexdigest()[:12]
     record = GrammarRecord(

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from archlab.errors import ArchlabError
+from archlab.errors import ArchlabError, ConfigError
 from archlab.evaluator.references import for_layout
 from archlab.evaluator.tasks import TASKS
 from archlab.run.settings import Environment
@@ -111,10 +111,18 @@ def _describe(stored: StoredTask) -> None:
               f"inputs standardised per channel with training statistics", highlight=False)
     out.print(f"  recipe: {card.recipe.describe(r['sizes']['train'])}; at most {card.max_params:,} parameters",
               highlight=False)
-    space = "seq1d (any channel count and length)" if len(r["input_shape"]) == 2 else \
-        "none of the built-in spaces yet (seq1d takes (channels, length) inputs); give input_shape: [C, L]"
-    out.print(f"  searched by: {space}", highlight=False)
+    out.print(f"  searched by: {_space(r['input_shape'])}", highlight=False)
     refs = for_layout(r.get("layout", "sequence"))
     plan = (f"{', '.join(refs)}, trained after each search with this recipe at the best candidate's fidelity and "
             "seeds" if refs else "none for these inputs yet")
     out.print(f"  reference models: {plan}", highlight=False)
+
+
+def _space(shape: list[int]) -> str:
+    """The space `space: auto` picks for these inputs, or why none does."""
+    from archlab.run.space_choice import describe, space_for_shape
+
+    try:
+        return f"{describe(space_for_shape(tuple(shape)))} with `space: auto`, the default"
+    except ConfigError:
+        return f"none of the built-in spaces (inputs {tuple(shape)}); give input_shape or a grammar of your own"

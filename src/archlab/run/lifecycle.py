@@ -27,6 +27,7 @@ from archlab.memory.concept_memory import ConceptMemory
 from archlab.memory.embedder import make_embedder
 from archlab.memory.seeds import ensure_seeded
 from archlab.run.settings import ExperimentConfig, load_config
+from archlab.run.space_choice import AUTO, space_for
 from archlab.run.tasks import resolve_task
 from archlab.run.workspace import Workspace
 from archlab.sandbox import procfs
@@ -47,9 +48,12 @@ def new_run_id() -> str:
 
 
 def start_run(ws: Workspace, cfg: ExperimentConfig) -> str:
-    """Record a new run and its resolved config; nothing is written before the config is valid."""
+    """Record a new run and its resolved config; nothing is written before the config is valid. `space: auto`
+    becomes the built-in space that fits the task, in `cfg` itself, so the caller and the record agree."""
     run_id = new_run_id()
     task = run_task(cfg, ws)  # an unknown task fails before the store is even opened
+    if cfg.space == AUTO:
+        cfg.space = space_for(task)
     with Session(ws.engine) as session:
         # An unknown or broken grammar, or one for other inputs than the task's, fails before any record.
         _check_fits(load_workspace_space(session, cfg.space), task)
@@ -62,6 +66,9 @@ def start_run(ws: Workspace, cfg: ExperimentConfig) -> str:
 
 def _check_fits(space: Space, task: Task) -> None:
     dims, shape = space.grammar.blocks.input_dims, task.spec.input_shape
+    if (space.grammar.blocks.input_kind == "tokens") != (task.spec.kind == "lm"):
+        builds = "language models" if space.grammar.blocks.input_kind == "tokens" else "classifiers"
+        raise ConfigError(f"space {space.name!r} builds {builds}; task {task.spec.name!r} is a {task.spec.kind} task")
     if len(dims) != len(shape):
         raise ConfigError(f"space {space.name!r} builds networks for inputs ({', '.join(dims)}); task "
                           f"{task.spec.name!r} gives inputs shaped {shape}")

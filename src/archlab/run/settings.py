@@ -86,7 +86,8 @@ class ExperimentConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ARCHLAB_", env_nested_delimiter="__", extra="forbid")
 
     task: str = "mnist1d"
-    space: str = "seq1d"
+    space: str = Field(default="auto", description="a built-in or stored space; auto: the built-in one that fits the "
+                       "task's inputs (vector, seq1d, image2d, lmblocks, nb201), chosen when the run starts")
     budget: float | None = Field(default=300.0, description="wall-clock seconds; '5m' etc. accepted")
     max_evals: int | None = Field(default=None, description="stop after this many trained candidates")
     seed: int | None = Field(default=None, description="search seed; drawn and recorded if unset")
@@ -105,9 +106,7 @@ class ExperimentConfig(BaseSettings):
             # A stored task (archlab task add) is looked up in the workspace when the run starts.
             raise ValueError(f"task: unknown task {self.task!r}; built-in tasks: {', '.join(sorted(TASKS))}, or "
                              "a task stored with `archlab task add`")
-        if self.task.startswith("nb201-") and "space" not in self.model_fields_set:
-            self.space = "nb201"  # a tabular NAS-Bench-201 task has results for the cells of that space only
-        if self.space not in list_spaces() and not _GRAMMAR_NAME.fullmatch(self.space):
+        if self.space != "auto" and self.space not in list_spaces() and not _GRAMMAR_NAME.fullmatch(self.space):
             # Stored grammars are looked up in the workspace when the run starts; the name must fit one.
             raise ValueError(f"space: {self.space!r} is neither a built-in space ({', '.join(list_spaces())}) "
                              "nor a grammar name")

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from archlab.errors import ConfigError
 from archlab.evaluator.tasks import TASKS, Task, get_task
 from archlab.evaluator.tasks.card import TaskCard, file_hash, source_files
-from archlab.evaluator.tasks.user import UserTask, prepare, user_task
+from archlab.evaluator.tasks.user import PREPARED, UserTask, prepare, user_task
 from archlab.run.settings import describe_validation
 from archlab.run.workspace import Workspace
 
@@ -67,7 +67,7 @@ def add_task(ws: Workspace, card: TaskCard, *, replace: bool = False, also_hash:
     hashes = {str(p): file_hash(p) for p in (*source_files(card), *also_hash)}
     data = prepared.data
     record = {"card": card.model_dump(mode="json"), "hashes": hashes, "added_with": added_with,
-              "input_shape": list(prepared.input_shape),
+              "input_shape": list(prepared.input_shape), "prepared": PREPARED,
               "classes": prepared.classes, "given_splits": prepared.given, "layout": prepared.layout,
               "sizes": {"train": len(data.y_train), "val": len(data.y_val), "test": len(data.y_test)},
               "class_counts": {s: np.bincount(y, minlength=len(prepared.classes)).tolist()
@@ -103,11 +103,14 @@ def resolve_task(ws: Workspace, name: str, data_dir: Path | None = None) -> Task
 
 
 def load_user_task(stored: StoredTask) -> UserTask:
+    again = stored.record.get("added_with", "archlab task add CARD --replace")
+    if stored.record.get("prepared", 1) != PREPARED:
+        raise ConfigError(f"task {stored.name!r} was added by an earlier archlab, which shaped its data otherwise "
+                          f"(feature vectors as (1, F)); add it again: {again}")
     for file, digest in stored.record["hashes"].items():
         path = Path(file)
         if not path.is_file() or file_hash(path) != digest:
             what = "is gone" if not path.is_file() else "changed"
-            again = stored.record.get("added_with", "archlab task add CARD --replace")
             raise ConfigError(f"task {stored.name!r}: {file} {what} since the task was added; check the data and "
                               f"add it again: {again}")
     sizes = stored.record["sizes"]

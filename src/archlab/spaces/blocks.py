@@ -46,25 +46,29 @@ class Param:
 class ShapeNote:
     """What the compiler knows statically about the tensor, for shape comments only.
 
-    channels is None while still the task's input channels; downsample is the product of strides,
-    so the length reads as L/downsample (rounded up). flat means a (B, features) tensor.
+    dims are the letters of the input's dimensions after the batch one: the channels first, then the
+    spatial ones that strides shrink ("C", "L") for signals, ("C", "H", "W") for images, ("F",) for
+    feature vectors. channels is None while still the task's input channels; downsample is the product
+    of strides, so a spatial size reads as L/downsample (rounded up). flat means a (B, features) tensor.
     """
 
     channels: int | str | None = None
     downsample: int = 1
     flat: str | None = None
+    dims: tuple[str, ...] = ("C", "L")
 
     def flatten(self) -> None:
-        channels = "C" if self.channels is None else str(self.channels)
-        length = "L" if self.downsample == 1 else f"L/{self.downsample}"
-        self.flat = f"{channels} * {length}"
+        self.flat = " * ".join(self._sizes())
 
     def render(self) -> str:
         if self.flat is not None:
             return f"(B, {self.flat})"
-        channels = "C" if self.channels is None else str(self.channels)
-        length = "L" if self.downsample == 1 else f"L/{self.downsample}"
-        return f"(B, {channels}, {length})"
+        return f"(B, {', '.join(self._sizes())})"
+
+    def _sizes(self) -> list[str]:
+        channels = self.dims[0] if self.channels is None else str(self.channels)
+        spatial = [d if self.downsample == 1 else f"{d}/{self.downsample}" for d in self.dims[1:]]
+        return [channels, *spatial]
 
 
 @dataclass

@@ -7,7 +7,7 @@ grammar, so the same tree always compiles to the same text (the cache key downst
 
 from __future__ import annotations
 
-from archlab.spaces.blocks import EmitContext, SubtreeEmitter
+from archlab.spaces.blocks import EmitContext, ShapeNote, SubtreeEmitter
 from archlab.spaces.derivation import Node, canonical_hash, summary
 from archlab.spaces.grammar import Grammar
 from archlab.spaces.syntax import Alternative, Call
@@ -24,7 +24,8 @@ from torch import nn
 
 
 def compile_source(tree: Node, grammar: Grammar) -> str:
-    ctx = EmitContext(lines=[])
+    dims = grammar.blocks.input_dims
+    ctx = EmitContext(lines=[], shape=ShapeNote(dims=tuple(dim[0].upper() for dim in dims)))
     _emit(tree, grammar, ctx)
     helpers = [source for _, source in sorted(ctx.helpers.items())]
     parts = [

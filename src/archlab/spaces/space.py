@@ -17,8 +17,10 @@ from archlab.spaces.crossover import crossover
 from archlab.spaces.derivation import Node, canonical_hash, summary
 from archlab.spaces.encoding import Encoder
 from archlab.spaces.grammar import Grammar, parse_grammar
+from archlab.spaces.library_image import image_blocks
 from archlab.spaces.library_lm import lm_blocks
 from archlab.spaces.library_nb201 import nb201_blocks
+from archlab.spaces.library_vector import vector_blocks
 from archlab.spaces.mutate import MOVES, mutate, mutate_with_move
 from archlab.spaces.sample import sample_tree
 from archlab.spaces.syntax import Limits
@@ -29,7 +31,8 @@ logger = logging.getLogger(__name__)
 _BUILTIN_PACKAGE = "archlab.spaces.builtin"
 _SUFFIX = ".grammar"
 # Block registries of built-in spaces whose blocks are not the 1-D library (parse_grammar's default).
-_REGISTRIES = {"nb201": nb201_blocks, "lmblocks": lm_blocks}
+_REGISTRIES = {"nb201": nb201_blocks, "lmblocks": lm_blocks, "vector": vector_blocks,
+               "image2d": image_blocks}
 
 
 class Space:

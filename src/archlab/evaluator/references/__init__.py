@@ -3,7 +3,8 @@ the same recipe, fidelity and seeds as the best candidate a search found, so the
 found architecture compares (agents/evaluation/references.py trains them; report/baselines.py compares).
 
     sequences (C, L)     fcn, resnet1d (Wang et al. 2017), gru
-    feature vectors (F,) mlp (Wang et al. 2017), fcn
+    feature vectors (F,) mlp (Wang et al. 2017), resmlp (Gorishniy et al. 2021)
+    images (C, H, W)     cnn (VGG-style), resnet8 (He et al. 2016), mlp
 
 Each is a candidate module (`build_model(task)`) under models/, read as text and run in the sandbox like any
 candidate; the host never imports it. Each shrinks its width until it fits the task's parameter cap.
@@ -22,8 +23,13 @@ SUMMARIES = {
     "resnet1d": "ResNet: 3 residual blocks 64-128-128 (k 8/5/3), global average pooling (Wang et al. 2017)" + SHRUNK,
     "gru": "GRU: 2 layers, hidden 128, last and mean state into a linear classifier" + SHRUNK,
     "mlp": "MLP: 3 hidden layers of 500, ReLU, dropout (Wang et al. 2017)" + SHRUNK,
+    "resmlp": "ResNet-MLP: width 128, 2 residual blocks (BN, 256 hidden, dropout 0.1) (Gorishniy et al. 2021)"
+              + SHRUNK,
+    "cnn": "CNN: 2 stages of two 3x3 convs (32, 64), batch norm, ReLU, max pool, global average pooling" + SHRUNK,
+    "resnet8": "ResNet-8: 3x3 stem 16, basic blocks 16-32-64 (stride 2), global average pooling (He et al. 2016)"
+               + SHRUNK,
 }
-BY_LAYOUT = {"sequence": ("fcn", "resnet1d", "gru"), "features": ("mlp", "fcn")}
+BY_LAYOUT = {"sequence": ("fcn", "resnet1d", "gru"), "features": ("mlp", "resmlp"), "image": ("cnn", "resnet8", "mlp")}
 
 
 @dataclass(frozen=True)
@@ -41,5 +47,5 @@ def reference(name: str) -> Reference:
 
 
 def for_layout(layout: str) -> tuple[str, ...]:
-    """The references that fit a task's inputs: sequences, feature vectors; none for other inputs yet."""
+    """The references that fit a task's inputs: sequences, feature vectors, images; none for other inputs."""
     return BY_LAYOUT.get(layout, ())

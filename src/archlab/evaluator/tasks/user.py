@@ -22,6 +22,8 @@ from archlab.evaluator.tasks.base import Task, TaskData
 from archlab.evaluator.tasks.card import TaskCard, read_source
 
 MIN_PER_CLASS = 2  # in every split: a class the validation split lacks cannot be selected for
+# How prepare() shapes data, part of a task's version: 2 gives feature vectors as (F,), 1 gave them as (1, F).
+PREPARED = 2
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class Prepared:
     input_shape: tuple[int, ...]
     classes: list[str]  # label as written in the files, by class index
     given: list[str]  # splits the files gave; the others were drawn from train
-    layout: str  # sequence (C, L) | features (rows were vectors, given as (1, F)) | image | other
+    layout: str  # features (F,) | sequence (C, L) | image (C, H, W) | other
 
 
 def prepare(card: TaskCard) -> Prepared:
@@ -66,11 +68,9 @@ def prepare(card: TaskCard) -> Prepared:
 
 
 def layout_of(x: np.ndarray, card: TaskCard) -> str:
-    """What the rows are: feature vectors (given to the search as (1, F)), sequences (C, L), images (C, H, W)."""
-    if card.input_shape is None and x.ndim == 2:
-        return "features"
+    """What the rows are: feature vectors (F,), sequences (C, L), images (C, H, W)."""
     dims = len(card.input_shape) if card.input_shape is not None else x.ndim - 1
-    return {2: "sequence", 3: "image"}.get(dims, "other")
+    return {1: "features", 2: "sequence", 3: "image"}.get(dims, "other")
 
 
 def _natural(label: str) -> tuple:
@@ -86,13 +86,14 @@ def _is_number(text: str) -> bool:
 
 
 def _shaped(x: np.ndarray, card: TaskCard, split: str) -> np.ndarray:
-    """Rows reshaped to the card's input_shape; a feature vector (F,) becomes a one-channel sequence (1, F)."""
+    """Rows reshaped to the card's input_shape (a feature vector stays (F,); `input_shape: [1, F]` makes it a
+    one-channel sequence)."""
     if card.input_shape is not None:
         if int(np.prod(card.input_shape)) != int(np.prod(x.shape[1:])):
             raise ConfigError(f"{card.data[split].path}: rows of {int(np.prod(x.shape[1:]))} values cannot be "
                               f"shaped {tuple(card.input_shape)}")
         return np.ascontiguousarray(x.reshape(len(x), *card.input_shape))
-    return x[:, None, :] if x.ndim == 2 else np.ascontiguousarray(x)
+    return np.ascontiguousarray(x)
 
 
 def _drawn(xs: dict, ys: dict, card: TaskCard) -> tuple[dict, dict]:
@@ -175,7 +176,7 @@ def user_task(card: TaskCard, *, input_shape: tuple[int, ...], classes: list[str
                     max_params=card.max_params, default_steps=card.recipe.full_steps(train_size),
                     batch_size=card.recipe.batch_size)
     card_json = card.model_dump(mode="json")
-    version = hashlib.sha256(json.dumps([card_json, data_hash], sort_keys=True).encode()).hexdigest()
+    version = hashlib.sha256(json.dumps([card_json, data_hash, PREPARED], sort_keys=True).encode()).hexdigest()
     return UserTask(spec=spec, generate=lambda: prepare(card).data, version=version,
                     description=description or card.description, card=card_json, classes=tuple(classes),
                     references=for_layout(layout))
