@@ -148,3 +148,8 @@ def test_grammar_commands_and_a_run_in_a_stored_space(tmp_path) -> None:
     assert unknown.returncode == 2 and "unknown grammar 'nothing_here'" in unknown.stderr
     mismatch = archlab("run", "--space", "nb201", "--max-evals", "1")
     assert mismatch.returncode == 2 and "builds networks for inputs (channels, height, width)" in mismatch.stderr
+    language = archlab("run", "--space", "lmblocks", "--max-evals", "1")
+    assert language.returncode == 2 and "space 'lmblocks' builds language models; task 'mnist1d'" in language.stderr
+    (tmp_path / "auto.grammar").write_text("grammar auto\nnetwork : seq -> logits = gap_head\n")
+    reserved = archlab("grammar", "add", str(tmp_path / "auto.grammar"), "--samples", "1")
+    assert reserved.returncode == 2 and "'auto' names the built-in space chosen" in reserved.stderr

@@ -1,4 +1,4 @@
-"""Reference models: each builds in the sandbox's build stage for the inputs it fits and shrinks to the task's
+"""Reference models: each builds for the inputs it fits (one in the sandbox's build stage) and shrinks to the task's
 parameter cap; the run's config picks them; the report's verdict compares like for like."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+import torch
 
 from archlab.agents.evaluation.references import _more, reference_names
 from archlab.errors import ConfigError
@@ -17,18 +18,32 @@ from archlab.report.baselines import Scores, verdict
 from archlab.store import Candidate
 
 
-@pytest.mark.parametrize("name", sorted(SUMMARIES))
-@pytest.mark.parametrize(("shape", "cap"), [((3, 32), 2_000_000), ((1, 20), 20_000)])
-def test_every_reference_builds_and_fits_the_cap(tmp_path, name, shape, cap):
-    (tmp_path / "candidate.py").write_text(reference(name).source)
+SHAPES = {"sequence": ((3, 32), (1, 20)), "features": ((20,), (5,)), "image": ((3, 32, 32), (1, 8, 8))}
+FITS = sorted({(name, shape) for layout, names in BY_LAYOUT.items() for name in names for shape in SHAPES[layout]})
+
+
+@pytest.mark.parametrize(("name", "shape"), FITS)
+@pytest.mark.parametrize("cap", [2_000_000, 20_000])
+def test_every_reference_builds_and_fits_the_cap(name, shape, cap):
+    namespace: dict = {}
+    exec(compile(reference(name).source, f"{name}.py", "exec"), namespace)  # the sandbox's build, in-process
     task = TaskSpec(name="t", input_shape=shape, num_outputs=4, max_params=cap, batch_size=8)
+    model = namespace["build_model"](task).eval()
+    assert 0 < sum(p.numel() for p in model.parameters()) <= cap
+    assert model(torch.randn(3, *shape)).shape == (3, 4)
+
+
+def test_a_reference_builds_in_the_sandbox_like_a_candidate(tmp_path):
+    (tmp_path / "candidate.py").write_text(reference("resnet8").source)
+    task = TaskSpec(name="t", input_shape=(1, 8, 8), num_outputs=4, max_params=20_000, batch_size=8)
     done = run_stage("build", tmp_path / "candidate.py", task.model_dump(), {"seed": 0, "device": "cpu"}, tmp_path)
-    assert 0 < done["metrics"]["params"] <= cap
+    assert 0 < done["metrics"]["params"] <= 20_000
 
 
 def test_references_by_layout_and_by_config():
-    assert for_layout("sequence") == ("fcn", "resnet1d", "gru") and for_layout("features") == ("mlp", "fcn")
-    assert for_layout("image") == () and set(BY_LAYOUT["sequence"]) <= set(SUMMARIES)
+    assert for_layout("sequence") == ("fcn", "resnet1d", "gru") and for_layout("features") == ("mlp", "resmlp")
+    assert for_layout("image") == ("cnn", "resnet8", "mlp") and for_layout("other") == ()
+    assert {name for names in BY_LAYOUT.values() for name in names} == set(SUMMARIES)
     task = SimpleNamespace(references=("fcn", "gru"))
     for chosen, names in (("auto", ("fcn", "gru")), ("none", ()), (["mlp"], ("mlp",))):
         ctx = SimpleNamespace(evaluation=EvaluationConfig(references=chosen), task=task)

@@ -3,12 +3,17 @@ label column by name, inputs from a list column or from every other column; bad 
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from datasets import Dataset, DatasetDict
-from test_user_tasks import card, signals
+from test_user_tasks import ENV, card, signals
 
 from archlab.errors import ConfigError
 from archlab.evaluator.tasks.card import source_files
@@ -30,11 +35,11 @@ def test_parquet_with_scalar_feature_columns_and_a_named_label(tmp_path):
     pq.write_table(pa.table(columns), tmp_path / "train.parquet")
     c = card(tmp_path, "name: tab\ndata: {train: {path: train.parquet, label: species}}\n")
     prepared = prepare(c)
-    assert prepared.classes == ["ant", "bee", "cat"] and prepared.input_shape == (1, 5)
-    assert prepared.layout == "features"  # rows were vectors: the reference models are the MLP and the FCN
+    assert prepared.classes == ["ant", "bee", "cat"] and prepared.input_shape == (5,)
+    assert prepared.layout == "features"  # rows were vectors: the reference models are the MLP and the ResNet-MLP
     ws = Workspace(root=tmp_path / "ws")
     add_task(ws, c)
-    assert resolve_task(ws, "tab").references == ("mlp", "fcn")
+    assert resolve_task(ws, "tab").references == ("mlp", "resmlp")
 
 
 def test_parquet_with_a_list_column_of_sequences(tmp_path):
@@ -84,3 +89,41 @@ def test_bad_parquet_and_dataset_folders_are_one_clear_error(tmp_path, make, sou
     with pytest.raises(ConfigError) as err:
         prepare(card(tmp_path, f"name: bad\ndata: {{train: {source}}}\n"))
     assert message in str(err.value)
+
+
+def test_a_task_stored_by_an_earlier_archlab_is_refused_with_the_command_that_adds_it_again(tmp_path):
+    x, y = tabular()
+    np.savez(tmp_path / "train.npz", x=x, y=y)
+    ws = Workspace(root=tmp_path / "ws")
+    stored = add_task(ws, card(tmp_path, "name: old\ndata: {train: {path: train.npz}}\n"))
+    record = {**stored.record, "input_shape": [1, 5]}
+    del record["prepared"]  # as written before feature vectors were given as (F,)
+    (ws.root / "tasks" / "old.json").write_text(json.dumps(record))
+    with pytest.raises(ConfigError, match=r"task 'old' was added by an earlier archlab.*add it again: archlab task"):
+        resolve_task(ws, "old")
+
+
+IMAGES_AND_VECTORS = """
+import numpy as np, archlab
+from sklearn.datasets import load_digits, make_classification
+digits = load_digits()
+images = archlab.Task.from_arrays("img", digits.images[:400, None], digits.target[:400], steps=30, batch_size=32,
+                                  max_params=60000)
+x, y = make_classification(n_samples=300, n_features=12, n_informative=6, n_classes=3, random_state=0)
+rows = archlab.Task.from_arrays("rows", x, y, steps=30, batch_size=32, max_params=60000)
+for task, ref in ((images, "cnn"), (rows, "resmlp")):
+    result = archlab.discover(task, budget="5m", max_evals=1, seed=2,
+                              config={"evaluation": {"references": [ref], "reference_seeds": 1}})
+    grammar = result.best.source.split("grammar ", 1)[1].split(";")[0]
+    print(task.name, tuple(task.info["input_shape"]), grammar, [r.summary.split(":")[0] for r in result.references],
+          result.references[0].metrics["seeds"], result.status)
+"""
+
+
+def test_images_and_feature_vectors_are_searched_in_their_own_spaces_beside_their_references(tmp_path):
+    env = {**os.environ, "ARCHLAB_WORKSPACE": str(tmp_path / "ws"), **ENV}
+    done = subprocess.run([sys.executable, "-c", IMAGES_AND_VECTORS], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "img (1, 8, 8) 'image2d' ['CNN'] 1 finished" in done.stdout
+    assert "rows (12,) 'vector' ['ResNet-MLP'] 1 finished" in done.stdout

@@ -76,7 +76,7 @@ def test_csv_tsv_and_npy_sources(tmp_path):
                                                  for r, c in zip(flat[:40], y[:40], strict=True)) + "\n")
     c = card(tmp_path, "name: t\ndata: {train: {path: train.csv, label: label}, test: {path: test.tsv, label: -1}}\n")
     p = prepare(c)
-    assert p.input_shape == (1, 8) and p.given == ["test", "train"] and len(p.data.y_test) == 40
+    assert p.input_shape == (8,) and p.given == ["test", "train"] and len(p.data.y_test) == 40
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "y.npy", y)
     p = prepare(card(tmp_path, "name: n\ndata: {train: {path: x.npy, y: y.npy}}\n"))

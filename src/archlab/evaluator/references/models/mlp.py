@@ -6,11 +6,11 @@ import math
 
 from torch import nn
 
-SCALES = (1.0, 0.5, 0.25, 0.125, 0.0625, 0.03125)
+SCALES = (1.0, 0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625, 0.0078125)
 
 
 def mlp(features: int, classes: int, scale: float) -> nn.Module:
-    width = max(8, int(500 * scale))
+    width = max(4, int(500 * scale))
     return nn.Sequential(nn.Flatten(), nn.Dropout(0.1), nn.Linear(features, width), nn.ReLU(), nn.Dropout(0.2),
                          nn.Linear(width, width), nn.ReLU(), nn.Dropout(0.2), nn.Linear(width, width), nn.ReLU(),
                          nn.Dropout(0.3), nn.Linear(width, classes))
