@@ -3,12 +3,13 @@
     python benchmarks/own_tasks.py [--budget 15m] [--seeds 3] [--tasks digits,tabular,series] [--json FILE]
 
 Three tasks built from data that ships offline, each added with `archlab.Task.from_arrays` exactly as a user
-would: scikit-learn's 8x8 digits as feature vectors (64,), a tabular set from `make_classification`
-(20 features, 4 classes), and a multivariate time series generated here (3 channels, length 64, 4 classes:
-a class sets which channels carry a chirp and where it starts, under noise). For each task and seed s, one
-offline discovery (`archlab.discover`, search seed s, training seed s, `budget` of search), after which the run
-trains its reference models (feature vectors: MLP and FCN; sequences: FCN, ResNet, GRU) with the task's recipe
-at the best candidate's fidelity on training seed s. Printed per task: the found architecture's test accuracy
+would: scikit-learn's digits as 8x8 images (1, 8, 8), a tabular set from `make_classification` (20 features,
+4 classes), and a multivariate time series generated here (3 channels, length 64, 4 classes: a class sets which
+channels carry a chirp and where it starts, under noise). Each is searched in the space `space: auto` picks for
+its inputs (image2d, vector, seq1d). For each task and seed s, one offline discovery (`archlab.discover`, search
+seed s, training seed s, `budget` of search), after which the run trains its reference models (images: CNN,
+ResNet-8, MLP; feature vectors: MLP, ResNet-MLP; sequences: FCN, ResNet, GRU) with the task's recipe at the
+best candidate's fidelity on training seed s. Printed per task: the found architecture's test accuracy
 mean ± s.d. over the seeds, each reference's, the best reference (by validation), the gap and whether it is more
 than the seed spread, and parameters. Everything runs in one temporary workspace; nothing is typed in.
 """
@@ -33,7 +34,7 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import load_digits
 
     d = load_digits()
-    return d.data.astype(np.float32), d.target
+    return d.images[:, None].astype(np.float32), d.target  # (N, 1, 8, 8): one channel, 8x8
 
 
 def tabular() -> tuple[np.ndarray, np.ndarray]:
@@ -70,7 +71,7 @@ def one_run(name: str, x: np.ndarray, y: np.ndarray, seed: int, budget: float, w
     result = archlab.discover(task, budget=budget, seed=seed, workspace=ws,
                               config={"evaluation": {"seed": seed, "reference_seeds": 1}})
     found = result.best
-    return {"seed": seed, "seconds": time.perf_counter() - began, "run": result.run_id,
+    return {"seed": seed, "seconds": time.perf_counter() - began, "run": result.run_id, "space": result.space,
             "found": {"id": found.candidate_id, "summary": found.summary, "params": found.params,
                       "test_acc": found.metrics["test_acc"], "val_acc": found.metrics["val_acc"]} if found else None,
             "references": {r.summary.split(":")[0]: {"params": r.params, "test_acc": r.metrics["test_acc"],
@@ -84,7 +85,7 @@ def summarise(name: str, runs: list[dict]) -> dict:
     per_ref = {k: [r["references"][k]["test_acc"] for r in runs if k in r["references"]] for k in refs}
     val = {k: statistics.fmean(r["references"][k]["val_acc"] for r in runs if k in r["references"]) for k in refs}
     best = max(refs, key=lambda k: val[k]) if refs else None
-    out = {"task": name, "seeds": len(runs), "found": _stat(found),
+    out = {"task": name, "space": runs[0]["space"], "seeds": len(runs), "found": _stat(found),
            "found_params": statistics.median(r["found"]["params"] for r in runs if r["found"]) if found else None,
            "references": {k: _stat(v) for k, v in per_ref.items()},
            "reference_params": {k: statistics.median(r["references"][k]["params"] for r in runs
@@ -107,7 +108,7 @@ def _stat(values: list[float]) -> dict:
 
 def show(s: dict) -> None:
     f = s["found"]
-    print(f"\n{s['task']}: {s['seeds']} seed(s)")
+    print(f"\n{s['task']}: {s['seeds']} seed(s), searched in {s['space']}")
     print(f"  found      test acc {f['mean']:.4f} ± {f['sd']:.4f}  params {s['found_params']:,.0f}")
     for k, v in s["references"].items():
         mark = "  <- best by validation" if k == s["best_reference"] else ""

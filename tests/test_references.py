@@ -17,7 +17,6 @@ from archlab.evaluator.task import TaskSpec
 from archlab.report.baselines import Scores, verdict
 from archlab.store import Candidate
 
-
 SHAPES = {"sequence": ((3, 32), (1, 20)), "features": ((20,), (5,)), "image": ((3, 32, 32), (1, 8, 8))}
 FITS = sorted({(name, shape) for layout, names in BY_LAYOUT.items() for name in names for shape in SHAPES[layout]})
 

@@ -92,6 +92,7 @@ class Result:
     # and the report's one-line verdict on the best against them; empty / None when the run trained none.
     references: list[Best] = field(default_factory=list)
     comparison: str | None = None
+    space: str = ""  # the space searched (`space="auto"`: the built-in one that fits the task's inputs)
 
 
 def discover(task: Task | str, *, budget: str | float | None = "30m", max_evals: int | None = None,
@@ -112,7 +113,8 @@ def discover(task: Task | str, *, budget: str | float | None = "30m", max_evals:
     _, found, refs = compare(load_run_view(ws.engine, run_id))
     return Result(run_id=run_id, status=run.status, stop_reason=run.stop_reason, best=board[0] if board else None,
                   leaderboard=board, report_path=write_report(ws, run_id),
-                  references=[_reference(s) for s in refs if s.seeds], comparison=verdict(found, refs))
+                  references=[_reference(s) for s in refs if s.seeds], comparison=verdict(found, refs),
+                  space=cfg.space)
 
 
 def _reference(scores: Scores) -> Best:
