@@ -110,13 +110,15 @@ digits = load_digits()
 images = archlab.Task.from_arrays("img", digits.images[:400, None], digits.target[:400], steps=30, batch_size=32,
                                   max_params=60000)
 x, y = make_classification(n_samples=300, n_features=12, n_informative=6, n_classes=3, random_state=0)
-rows = archlab.Task.from_arrays("rows", x, y, steps=30, batch_size=32, max_params=60000)
+rows = archlab.Task.from_arrays("rows", x, y, steps=30, batch_size=32, max_params=60000,
+                               report_metrics=("auroc", "log_loss"))
 for task, ref in ((images, "cnn"), (rows, "resmlp")):
     result = archlab.discover(task, budget="5m", max_evals=1, seed=2,
                               config={"evaluation": {"references": [ref], "reference_seeds": 1}})
     grammar = result.best.source.split("grammar ", 1)[1].split(";")[0]
     print(task.name, tuple(task.info["input_shape"]), grammar, [r.summary.split(":")[0] for r in result.references],
           result.references[0].metrics["seeds"], result.status)
+print("rows metrics", 0.5 < result.best.metrics["test_auroc"] <= 1, result.best.metrics["val_log_loss"] > 0)
 """
 
 
@@ -127,3 +129,4 @@ def test_images_and_feature_vectors_are_searched_in_their_own_spaces_beside_thei
     assert done.returncode == 0, done.stderr[-3000:]
     assert "img (1, 8, 8) 'image2d' ['CNN'] 1 finished" in done.stdout
     assert "rows (12,) 'vector' ['ResNet-MLP'] 1 finished" in done.stdout
+    assert "rows metrics True True" in done.stdout  # probabilities returned by the job, scored on the host

@@ -213,6 +213,7 @@ def test_the_task_commands_and_a_run_on_a_stored_task(tmp_path):
                      r"same recipe, 3 seeds: (more than|within) the seeds' spread", against), against
     leaderboard = md.split("## Leaderboard\n")[1].split("\n## ")[0]
     assert "FCN" not in leaderboard and "reference" not in leaderboard  # never ranked with the search
+    assert "| test acc | test balanced accuracy | test macro f1 | train s |" in leaderboard  # the card's metrics
     html = Path(report.stdout.split()[0]).read_text()
     assert '<section id="task">' in html and "<th>recipe</th><td>60 steps, batch 32, sgd, lr 0.05, cosine" in html
 

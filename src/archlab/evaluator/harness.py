@@ -134,10 +134,19 @@ def fit(model: nn.Module, sample: Callable[[], Batch], cfg: TrainConfig) -> Trai
 
 
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> list[int]:
+    return _logits(model, x, batch_size).argmax(dim=1).cpu().tolist()
+
+
+def predict_proba(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> list[list[float]]:
+    """Softmax probabilities per row, rounded to 6 decimals (for AUROC and log-loss, computed on the host)."""
+    probs = torch.softmax(_logits(model, x, batch_size).double(), dim=1)
+    return torch.round(probs, decimals=6).cpu().tolist()
+
+
+def _logits(model: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
     model.eval()
     with torch.no_grad():
-        chunks = [model(x[i:i + batch_size]).argmax(dim=1) for i in range(0, len(x), batch_size)]
-    return torch.cat(chunks).cpu().tolist()
+        return torch.cat([model(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
 def evaluate_lm(model: nn.Module, windows: torch.Tensor, batch_size: int = 32) -> tuple[list[float], list[int]]:

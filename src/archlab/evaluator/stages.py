@@ -22,7 +22,7 @@ from archlab.evaluator import cost, fingerprint
 from archlab.evaluator.candidate import load_module
 from archlab.evaluator.checks import check_causal, check_forward_backward
 from archlab.evaluator.graph import model_graph
-from archlab.evaluator.harness import TrainConfig, TrainResult, evaluate_lm, predict, train, train_lm
+from archlab.evaluator.harness import TrainConfig, TrainResult, evaluate_lm, predict, predict_proba, train, train_lm
 from archlab.evaluator.proxies import DEFAULT_BATCH, PROXY_SEED, compute_proxies, make_batch
 from archlab.evaluator.structure import structure_features
 from archlab.evaluator.task import TaskSpec
@@ -143,12 +143,23 @@ def train_stage(inp: StageInput) -> dict[str, Any]:
     else:
         x, y = (torch.as_tensor(data[k]).to(inp.device) for k in ("x_train", "y_train"))
         result = train(model, x, y, cfg)
-        outputs = {f"{split}_pred": predict(model, torch.as_tensor(data[f"x_{split}"]).to(inp.device))
-                   for split in ("val", "test")}
+        outputs = _predictions(model, inp, data)
     metrics = {"train_loss": result.final_loss, "curve": result.curve, "steps": cfg.steps,
                "train_seconds": result.seconds, "stage_seconds": time.perf_counter() - started,
                "device": inp.device.type}
     return {"metrics": metrics, "outputs": outputs}
+
+
+def _predictions(model: nn.Module, inp: StageInput, data: dict[str, np.ndarray]) -> dict[str, list]:
+    """Class predictions for val and test; with params['probabilities'] (a task reporting AUROC or log-loss),
+    the class probabilities too."""
+    outputs: dict[str, list] = {}
+    for split in ("val", "test"):
+        x = torch.as_tensor(data[f"x_{split}"]).to(inp.device)
+        outputs[f"{split}_pred"] = predict(model, x)
+        if inp.params.get("probabilities"):
+            outputs[f"{split}_prob"] = predict_proba(model, x)
+    return outputs
 
 
 def _train_lm(model: nn.Module, inp: StageInput, data: dict[str, np.ndarray],

@@ -82,7 +82,7 @@ def task_info(ws: Workspace, name: str) -> TaskInfo:
                 ("selected on", f"validation {card.metric}; reported: {', '.join(card.report_metrics) or 'none'}"),
                 ("recipe", f"{card.recipe.describe(sizes['train'])}; at most {card.max_params:,} parameters"),
                 *((f"data {Path(f).name}", f"{f} (sha256 {d})") for f, d in r["hashes"].items())]
-        return TaskInfo(name=name, origin="stored", rows=rows)
+        return TaskInfo(name=name, origin="stored", rows=rows, metrics=tuple(card.report_metrics))
     if name in TASKS:
         spec = TASKS[name].spec
         return TaskInfo(name=name, origin="built-in", rows=[("description", TASKS[name].description),

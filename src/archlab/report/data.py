@@ -34,6 +34,7 @@ class TaskInfo:
     name: str
     origin: str  # built-in | stored | unknown
     rows: list[tuple[str, str]]  # (what, value), in reading order
+    metrics: tuple[str, ...] = ()  # a card's report metrics: the leaderboard shows them on the test split
 
 
 SECTIONS = (Section("summary", "Morning summary"), Section("task", "Task"), Section("leaderboard", "Leaderboard"),

@@ -36,7 +36,8 @@ NAME = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 # Metrics a run selects on. The discovery loop ranks by validation accuracy today, so a card selects on accuracy;
 # the others are computed on the host from the same predictions and reported beside it.
 SELECTABLE = ("accuracy",)
-REPORTED = ("accuracy", "balanced_accuracy", "macro_f1")
+REPORTED = ("accuracy", "balanced_accuracy", "macro_f1", "auroc", "log_loss")
+PROBABILISTIC = ("auroc", "log_loss")  # computed from the class probabilities a train job then returns too
 MAX_BYTES = 4 << 30  # a data file above this is refused: it would be read whole into memory
 
 

@@ -19,7 +19,7 @@ from archlab.errors import ConfigError
 from archlab.evaluator.references import for_layout
 from archlab.evaluator.task import TaskSpec
 from archlab.evaluator.tasks.base import Task, TaskData
-from archlab.evaluator.tasks.card import TaskCard, read_source
+from archlab.evaluator.tasks.card import PROBABILISTIC, TaskCard, read_source
 
 MIN_PER_CLASS = 2  # in every split: a class the validation split lacks cannot be selected for
 # How prepare() shapes data, part of a task's version: 2 gives feature vectors as (F,), 1 gave them as (1, F).
@@ -141,6 +141,8 @@ class UserTask(Task):
         params = {k: recipe[k] for k in ("optimizer", "schedule", "weight_decay", "label_smoothing") if k in recipe}
         if recipe.get("lr") is not None:
             params["lr"] = recipe["lr"]
+        if set(self.card.get("report_metrics", [])) & set(PROBABILISTIC):
+            params["probabilities"] = True  # the job returns class probabilities beside its predictions
         if recipe.get("class_weights") == "balanced":
             from sklearn.utils.class_weight import compute_class_weight
 
@@ -150,13 +152,36 @@ class UserTask(Task):
 
     def score(self, data: TaskData, outputs: dict) -> dict[str, float]:
         scores = super().score(data, outputs)
-        for metric in self.card.get("report_metrics", []):
-            for split, labels in (("val", data.y_val), ("test", data.y_test)):
-                scores[f"{split}_{metric}"] = _metric(metric, labels, outputs[f"{split}_pred"])
+        metrics = self.card.get("report_metrics", [])
+        for split, labels in (("val", data.y_val), ("test", data.y_test)):
+            probs = (probabilities(outputs.get(f"{split}_prob"), len(labels), self.spec.num_outputs)
+                     if set(metrics) & set(PROBABILISTIC) else None)
+            for metric in metrics:
+                scores[f"{split}_{metric}"] = _metric(metric, labels, outputs[f"{split}_pred"], probs)
         return scores
 
 
-def _metric(name: str, labels: np.ndarray, pred: list[int]) -> float:
+def probabilities(rows: list | None, n: int, classes: int) -> np.ndarray:
+    """A job's class probabilities, checked: n rows of `classes` finite values in [0, 1], each summing to 1 within
+    rounding (then renormalised); ValueError otherwise, so a job cannot feed the metrics anything else."""
+    if rows is None:
+        raise ValueError("the job returned no class probabilities")
+    try:
+        probs = np.asarray(rows, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("class probabilities are not a table of numbers") from None
+    if probs.shape != (n, classes):
+        raise ValueError(f"expected class probabilities shaped ({n}, {classes}), got {probs.shape}")
+    if not np.isfinite(probs).all() or probs.min() < 0 or probs.max() > 1:
+        raise ValueError("class probabilities must be finite and within [0, 1]")
+    sums = probs.sum(axis=1)
+    if np.abs(sums - 1).max() > 1e-3:
+        raise ValueError(f"class probabilities must sum to 1 per row (one sums to {sums[np.argmax(np.abs(sums - 1))]:.4f})")
+    return probs / sums[:, None]
+
+
+def _metric(name: str, labels: np.ndarray, pred: list[int], probs: np.ndarray | None = None) -> float:
+    """A report metric by scikit-learn; AUROC is one-vs-rest, macro-averaged, for more than two classes."""
     from sklearn import metrics
 
     pred = np.asarray(pred)
@@ -166,6 +191,14 @@ def _metric(name: str, labels: np.ndarray, pred: list[int]) -> float:
         return float(metrics.balanced_accuracy_score(labels, pred))
     if name == "macro_f1":
         return float(metrics.f1_score(labels, pred, average="macro", zero_division=0))
+    assert probs is not None
+    classes = np.arange(probs.shape[1])
+    if name == "log_loss":
+        return float(metrics.log_loss(labels, probs, labels=classes))
+    if name == "auroc":
+        if probs.shape[1] == 2:
+            return float(metrics.roc_auc_score(labels, probs[:, 1]))
+        return float(metrics.roc_auc_score(labels, probs, multi_class="ovr", average="macro", labels=classes))
     raise ValueError(f"unknown metric {name!r}")
 
 
