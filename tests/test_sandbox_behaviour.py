@@ -184,3 +184,19 @@ def test_job_file_names_stay_inside_the_work_dir(tmp_path: Path) -> None:
 def test_result_round_trips_as_json() -> None:
     result = JobResult(status=JobStatus.TIMEOUT, wall_s=1.0, peak_memory_mb=None)
     assert json.loads(result.model_dump_json())["status"] == "timeout"
+
+
+def test_a_large_host_is_not_counted_in_a_jobs_peak_memory() -> None:
+    """The process backend forks the worker from the host, and wait4's ru_maxrss starts at the RSS the fork
+    copied: a host holding a large task's data would look like every job's peak. The host's own samples (VmHWM
+    after the worker's exec, PSS, the cgroup) say what the job used."""
+    import numpy as np
+
+    ballast = np.ones(900 * 2**20 // 8)  # 900 MB held, and touched, by the host while the job runs
+    backend = open_sandbox("process")
+    try:
+        result = backend.run(job(GOOD))
+    finally:
+        backend.close()
+    assert result.status is JobStatus.OK, result.error
+    assert 50 < result.peak_memory_mb < 800 and ballast[-1] == 1.0

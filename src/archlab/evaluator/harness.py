@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from archlab.errors import CandidateTrainError
+from archlab.evaluator.rows import Rows
 
 CURVE_POINTS = 20  # the learning curve keeps this many points whatever the step budget
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -68,13 +69,17 @@ def task_loss(logits: torch.Tensor, targets: torch.Tensor, cfg: TrainConfig | No
     return nn.functional.cross_entropy(logits, targets, weight=weight, label_smoothing=cfg.label_smoothing)
 
 
-def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig) -> TrainResult:
-    """Classification: random mini-batches of (x, y)."""
+def train(model: nn.Module, x: torch.Tensor | Rows, y: torch.Tensor, cfg: TrainConfig) -> TrainResult:
+    """Classification: random mini-batches of (x, y). x is a tensor on y's device, or the Rows of a large training
+    set, read a batch at a time (the same seeded indices pick the same rows either way)."""
     gen = torch.Generator().manual_seed(cfg.seed)
 
     def sample() -> Batch:
-        idx = torch.randint(0, len(x), (cfg.batch_size,), generator=gen).to(x.device)
-        return x[idx], y[idx]
+        idx = torch.randint(0, len(x), (cfg.batch_size,), generator=gen)
+        if isinstance(x, torch.Tensor):
+            idx = idx.to(x.device)
+            return x[idx], y[idx]
+        return torch.from_numpy(x[idx.numpy()]).to(y.device), y[idx.to(y.device)]
 
     return fit(model, sample, cfg)
 
@@ -133,20 +138,24 @@ def fit(model: nn.Module, sample: Callable[[], Batch], cfg: TrainConfig) -> Trai
     return result
 
 
-def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> list[int]:
-    return _logits(model, x, batch_size).argmax(dim=1).cpu().tolist()
+def predict(model: nn.Module, x: torch.Tensor | Rows, batch_size: int = 512,
+            device: torch.device | None = None) -> list[int]:
+    return _logits(model, x, batch_size, device).argmax(dim=1).cpu().tolist()
 
 
-def predict_proba(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> list[list[float]]:
+def predict_proba(model: nn.Module, x: torch.Tensor | Rows, batch_size: int = 512,
+                  device: torch.device | None = None) -> list[list[float]]:
     """Softmax probabilities per row, rounded to 6 decimals (for AUROC and log-loss, computed on the host)."""
-    probs = torch.softmax(_logits(model, x, batch_size).double(), dim=1)
+    probs = torch.softmax(_logits(model, x, batch_size, device).double(), dim=1)
     return torch.round(probs, decimals=6).cpu().tolist()
 
 
-def _logits(model: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+def _logits(model: nn.Module, x: torch.Tensor | Rows, batch_size: int, device: torch.device | None) -> torch.Tensor:
+    """The model's outputs over x in chunks; Rows are read a chunk at a time and moved to `device`."""
     model.eval()
     with torch.no_grad():
-        return torch.cat([model(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+        chunks = (x[i:i + batch_size] for i in range(0, len(x), batch_size))
+        return torch.cat([model(c if isinstance(c, torch.Tensor) else torch.from_numpy(c).to(device)) for c in chunks])
 
 
 def evaluate_lm(model: nn.Module, windows: torch.Tensor, batch_size: int = 32) -> tuple[list[float], list[int]]:

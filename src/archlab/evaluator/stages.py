@@ -24,6 +24,7 @@ from archlab.evaluator.checks import check_causal, check_forward_backward
 from archlab.evaluator.graph import model_graph
 from archlab.evaluator.harness import TrainConfig, TrainResult, evaluate_lm, predict, predict_proba, train, train_lm
 from archlab.evaluator.proxies import DEFAULT_BATCH, PROXY_SEED, compute_proxies, make_batch
+from archlab.evaluator.rows import Rows, load_arrays
 from archlab.evaluator.structure import structure_features
 from archlab.evaluator.task import TaskSpec
 
@@ -48,13 +49,12 @@ class StageInput:
             wanted = "cuda" if torch.cuda.is_available() else "cpu"
         return torch.device(wanted)
 
-    def data(self) -> dict[str, np.ndarray] | None:
+    def data(self) -> dict[str, np.ndarray | Rows] | None:
         """The job's data file (the task's candidate view), or None when the job carries none."""
         name = self.params.get("data")
         if not name:
             return None
-        with np.load(self.workdir / name) as f:
-            return {k: f[k] for k in f.files}
+        return load_arrays(self.workdir / name)  # a large array as Rows, read as batches need it
 
 
 def builder(inp: StageInput) -> Callable[[TaskSpec], nn.Module]:
@@ -141,8 +141,8 @@ def train_stage(inp: StageInput) -> dict[str, Any]:
     if inp.task.kind == "lm":
         result, outputs = _train_lm(model, inp, data, cfg)
     else:
-        x, y = (torch.as_tensor(data[k]).to(inp.device) for k in ("x_train", "y_train"))
-        result = train(model, x, y, cfg)
+        result = train(model, _on_device(data["x_train"], inp.device), torch.as_tensor(data["y_train"]).to(inp.device),
+                       cfg)
         outputs = _predictions(model, inp, data)
     metrics = {"train_loss": result.final_loss, "curve": result.curve, "steps": cfg.steps,
                "train_seconds": result.seconds, "stage_seconds": time.perf_counter() - started,
@@ -155,22 +155,32 @@ def _predictions(model: nn.Module, inp: StageInput, data: dict[str, np.ndarray])
     the class probabilities too."""
     outputs: dict[str, list] = {}
     for split in ("val", "test"):
-        x = torch.as_tensor(data[f"x_{split}"]).to(inp.device)
-        outputs[f"{split}_pred"] = predict(model, x)
+        x = _on_device(data[f"x_{split}"], inp.device)
+        outputs[f"{split}_pred"] = predict(model, x, device=inp.device)
         if inp.params.get("probabilities"):
-            outputs[f"{split}_prob"] = predict_proba(model, x)
+            outputs[f"{split}_prob"] = predict_proba(model, x, device=inp.device)
     return outputs
+
+
+def _whole(x: np.ndarray | Rows) -> np.ndarray:
+    """A language model's byte stream is sampled at any offset: read whole."""
+    return x[:] if isinstance(x, Rows) else x
+
+
+def _on_device(x: np.ndarray | Rows, device: torch.device) -> torch.Tensor | Rows:
+    """A small array as one tensor on the device; Rows stay in the file, read a batch or chunk at a time."""
+    return x if isinstance(x, Rows) else torch.as_tensor(x).to(device)
 
 
 def _train_lm(model: nn.Module, inp: StageInput, data: dict[str, np.ndarray],
               cfg: TrainConfig) -> tuple[TrainResult, dict[str, list]]:
-    stream = torch.as_tensor(data["x_train"]).to(inp.device)
+    stream = torch.as_tensor(_whole(data["x_train"])).to(inp.device)
     result = train_lm(model, stream, inp.task.input_shape[0], cfg)
     # Probed again on the trained weights: held-out bytes are scored only by a model that cannot see them.
     check_causal(model, inp.task, inp.device)
     outputs: dict[str, list] = {}
     for split in ("val", "test"):
-        nll, pred = evaluate_lm(model, torch.as_tensor(data[f"x_{split}"]).to(inp.device))
+        nll, pred = evaluate_lm(model, torch.as_tensor(_whole(data[f"x_{split}"])).to(inp.device))
         outputs[f"{split}_nll"], outputs[f"{split}_pred"] = nll, pred
     return result, outputs
 

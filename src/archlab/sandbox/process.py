@@ -66,6 +66,7 @@ class _Watch:
     started: bool = False
     reason: str | None = None  # "timeout", "memory" or "procs" when we killed the group
     peak_group_kb: int = 0
+    peak_hwm_kb: int = 0  # the group's summed VmHWM, sampled once the worker runs (after its exec)
     cgroup_oom: bool = False  # the kernel's OOM killer acted inside the job's cgroup
 
 
@@ -253,7 +254,7 @@ def _wait(proc: subprocess.Popen[bytes], workdir: Path, limits: Limits, started:
             watch.reason = "memory"  # the kernel killed one of the job's processes: the job is over its limit
             break
         if tick % WATCH_EVERY == 0 and procfs.procfs_available():
-            watch.reason = _check_group(proc.pid, limits, watch)
+            watch.reason = _check_group(proc.pid, limits, watch, watch.started)
             if watch.reason:
                 break
         tick += 1
@@ -261,19 +262,36 @@ def _wait(proc: subprocess.Popen[bytes], workdir: Path, limits: Limits, started:
     return watch
 
 
-def _check_group(pgid: int, limits: Limits, watch: _Watch) -> str | None:
+def _check_group(pgid: int, limits: Limits, watch: _Watch, running: bool) -> str | None:
     members = procfs.group_members(pgid)
     used_kb = procfs.group_memory_kb(members)
     watch.peak_group_kb = max(watch.peak_group_kb, used_kb)
+    if running:  # before its `started` marker the worker may still be the forked copy of the host
+        watch.peak_hwm_kb = max(watch.peak_hwm_kb, sum(procfs.high_water_kb(pid) for pid in members))
     if used_kb > limits.memory_mb * 1024:
         return "memory"
     return "procs" if len(members) > limits.max_procs else None
 
 
+def _peak_mb(watch: _Watch, rusage: Any, reported: dict[str, Any] | None) -> float:
+    """The job's peak memory as the host saw it: the cgroup's peak, the sampled PSS and high-water marks. wait4's
+    ru_maxrss counts the RSS the worker had when forked from the host (exec keeps it): a host holding a large
+    task's data would look like every job's peak. It is the last resort, after the worker's own VmHWM report,
+    for a job too short to be sampled."""
+    seen = max(watch.peak_group_kb, watch.peak_hwm_kb) / 1024
+    if watch.peak_hwm_kb:
+        return seen
+    value = (reported or {}).get("peak_rss_mb")
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return max(seen, float(value))
+    return max(seen, rusage.ru_maxrss / 1024)  # ru_maxrss is in KB on Linux
+
+
 def _judge(watch: _Watch, wait_status: int, rusage: Any, workdir: Path, limits: Limits,
            tails: dict[str, str], wall_s: float) -> JobResult:
     """Turn what happened into a JobResult; the order is which explanation wins."""
-    peak_mb = max(rusage.ru_maxrss / 1024, watch.peak_group_kb / 1024)  # ru_maxrss is in KB on Linux
+    reported = protocol.read_result(workdir / "result.json", limits)
+    peak_mb = _peak_mb(watch, rusage, reported)
     artifacts = {k: v for k, v in tails.items() if v}
     base: dict[str, Any] = {"wall_s": wall_s, "peak_memory_mb": peak_mb, "artifacts": artifacts}
     if watch.reason == "timeout":
@@ -286,7 +304,6 @@ def _judge(watch: _Watch, wait_status: int, rusage: Any, workdir: Path, limits: 
     if watch.reason == "procs":
         return JobResult(status=JobStatus.CANDIDATE_ERROR,
                          error=f"ran more than {limits.max_procs} processes at once; killed", **base)
-    reported = protocol.read_result(workdir / "result.json", limits)
     if reported is not None:
         return protocol.from_report(reported, base)
     return _from_exit(watch, wait_status, peak_mb, limits, base)

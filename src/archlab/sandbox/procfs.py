@@ -56,6 +56,18 @@ def memory_kb(pid: int) -> int:
     return int(fields[21]) * os.sysconf("SC_PAGE_SIZE") // 1024 if fields else 0
 
 
+def high_water_kb(pid: int) -> int:
+    """VmHWM: the most resident memory pid has had since its last exec (0 when unreadable). Unlike the
+    ru_maxrss that wait4 returns, it does not start at the RSS of the host the worker was forked from."""
+    try:
+        for line in (PROC / str(pid) / "status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def group_memory_kb(members: list[int]) -> int:
     return sum(memory_kb(pid) for pid in members)
 

@@ -25,6 +25,17 @@ TRACEBACK_CHARS = 4000
 OOM_MARKERS = ("can't allocate memory", "cannot allocate memory", "out of memory")
 
 
+def _peak_rss_mb() -> float:
+    """This process' VmHWM since its exec; ru_maxrss would include the RSS of the host it was forked from."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main(argv: list[str]) -> int:
     workdir = Path(argv[1])
     out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else workdir
@@ -53,7 +64,7 @@ def main(argv: list[str]) -> int:
         # A process the candidate forked came back up here: only the worker reports, and a fork
         # bomb's thousand exits should not each run the interpreter's teardown.
         os._exit(1)
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # for hosts that can't see
+    result["peak_rss_mb"] = _peak_rss_mb()  # for hosts that can't see
     _write(out, result)
     return 0
 

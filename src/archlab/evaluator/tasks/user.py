@@ -175,8 +175,9 @@ def probabilities(rows: list | None, n: int, classes: int) -> np.ndarray:
     if not np.isfinite(probs).all() or probs.min() < 0 or probs.max() > 1:
         raise ValueError("class probabilities must be finite and within [0, 1]")
     sums = probs.sum(axis=1)
-    if np.abs(sums - 1).max() > 1e-3:
-        raise ValueError(f"class probabilities must sum to 1 per row (one sums to {sums[np.argmax(np.abs(sums - 1))]:.4f})")
+    worst = sums[np.argmax(np.abs(sums - 1))]
+    if abs(worst - 1) > 1e-3:
+        raise ValueError(f"class probabilities must sum to 1 per row (one sums to {worst:.4f})")
     return probs / sums[:, None]
 
 
