@@ -164,6 +164,7 @@ def test_the_task_commands_and_a_run_on_a_stored_task(tmp_path):
     assert "task sig: 3 classes, inputs (3, 32), 144 / 36 / 60 train / val / test" in added.stdout
     assert "val drawn from train: stratified, seed 0" in added.stdout
     assert "reference models: fcn, resnet1d, gru, trained after each search with this recipe" in added.stdout
+    assert "searched by: seq1d (sequences (C, L) of any channel count and length) with `space: auto`" in added.stdout
     listed = json.loads(archlab(ws, "task", "list", "--json").stdout)
     assert {"digits", "sig"} <= {r["name"] for r in listed}
     assert json.loads(archlab(ws, "task", "show", "sig", "--json").stdout)["sizes"]["test"] == 60

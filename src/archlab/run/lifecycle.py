@@ -117,6 +117,11 @@ def prepare_resume(ws: Workspace, run_id: str, budget: float | None = None,
 
 
 def make_context(ws: Workspace, run_id: str | None, cfg: ExperimentConfig) -> RunContext:
+    """What the graph's nodes share. `space: auto` is resolved here too (for chats, one-off trainings and
+    reproductions, which start no run)."""
+    task = run_task(cfg, ws)
+    if cfg.space == AUTO:
+        cfg.space = space_for(task)
     used = 0.0
     if run_id is not None:
         with Session(ws.engine) as session:
@@ -125,7 +130,7 @@ def make_context(ws: Workspace, run_id: str | None, cfg: ExperimentConfig) -> Ru
     with Session(ws.engine) as session:
         space = load_workspace_space(session, cfg.space)
     sandbox = make_sandbox(cfg.sandbox.backend, cfg.sandbox.docker, cfg.sandbox.ray)
-    return RunContext(run_id=run_id, engine=ws.engine, sandbox=sandbox, task=run_task(cfg, ws),
+    return RunContext(run_id=run_id, engine=ws.engine, sandbox=sandbox, task=task,
                       space=space, search=cfg.search,
                       evaluation=cfg.evaluation, limits=cfg.sandbox.limits, cache_dir=ws.cache_dir,
                       seed=cfg.seed, budget_s=cfg.budget, max_evals=cfg.max_evals, used_before_s=used,
