@@ -61,8 +61,8 @@ def test_a_train_job_reads_its_large_training_set_as_rows(job_file, monkeypatch)
     path, arrays = job_file
     monkeypatch.setattr(rows, "LAZY_BYTES", 10_000)
     seen = []
-    monkeypatch.setattr("archlab.evaluator.stages.train", lambda model, x, y, cfg: seen.append(type(x)) or
-                        train(model, x, y, cfg))
+    monkeypatch.setattr("archlab.evaluator.stages.train", lambda model, x, y, cfg, on_check=None:
+                        seen.append(type(x)) or train(model, x, y, cfg, on_check))
     (path.parent / "candidate.py").write_text("from torch import nn\n\ndef build_model(task):\n"
                                               "    return nn.Sequential(nn.Flatten(), nn.Linear(14, 3))\n")
     task = {"name": "t", "input_shape": [2, 7], "num_outputs": 3}

@@ -3,6 +3,7 @@ weights; steps or epochs; bad fields are one clear error; the built-in tasks kee
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -14,6 +15,7 @@ from torch import nn
 from archlab.errors import ConfigError
 from archlab.evaluator.harness import TrainConfig, fit, optimizer, schedule, train
 from archlab.evaluator.tasks import get_task
+from archlab.evaluator.tasks.card import TaskCard
 from archlab.evaluator.tasks.user import prepare, user_task
 
 
@@ -24,6 +26,10 @@ def test_params_without_a_recipe_are_the_harness_defaults_and_bad_ones_are_refus
     with pytest.raises(ValueError, match="unknown optimizer 'adam'"):
         TrainConfig.from_params({"steps": 10, "optimizer": "adam"}, seed=0)
     assert get_task("digits").train_params(None) == {}  # a built-in task sends no recipe
+    with pytest.raises(ValueError, match="checks must be 0..100"):
+        TrainConfig.from_params({"steps": 10, "checks": 500}, seed=0)
+    assert TrainConfig(steps=7, batch_size=1, checks=3).check_steps() == [2, 5, 7]
+    assert TrainConfig(steps=2, batch_size=1, checks=5).check_steps() == [1, 2]  # never more checks than steps
 
 
 @pytest.mark.parametrize(("name", "last"), [("cosine", 0.0), ("constant", 0.05)])
@@ -82,7 +88,36 @@ def test_the_card_recipe_steps_or_epochs_and_class_weights(tmp_path):
     ("{label_smoothing: 1.0}", "recipe.label_smoothing"),
     ("{lr: 0}", "recipe.lr"),
     ("{momentum: 0.9}", "recipe.momentum"),
+    ("{early_stopping: 101}", "recipe.early_stopping"),
+    ("{early_stopping: -1}", "recipe.early_stopping"),
 ])
 def test_a_bad_recipe_is_one_clear_error(tmp_path, recipe, message):
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         card(tmp_path, f"name: sig\ndata: {{train: {{path: train.npz}}}}\nrecipe: {recipe}\n")
+
+
+def test_early_stopping_keeps_the_check_with_the_best_validation_accuracy(tmp_path):
+    from test_task_metrics import _task, _train
+
+    from archlab.evaluator.tasks.user import best_check
+
+    task, data = _task(tmp_path, "report_metrics: [auroc]\n")
+    card = {**task.card, "recipe": {**task.card["recipe"], "early_stopping": 4}}
+    task = dataclasses.replace(task, card=card)
+    assert task.train_params(data)["checks"] == 4
+    outputs = _train(tmp_path, task, data)
+    assert outputs["check_steps"] == [8, 15, 22, 30] and len(outputs["test_prob_at"]) == 4
+    assert outputs["val_pred"] == outputs["val_pred_at"][-1]  # the last check is the end of training
+    scores = task.score(data, outputs)
+    accuracy = [float(np.mean(np.asarray(p) == data.y_val)) for p in outputs["val_pred_at"]]
+    best = accuracy.index(max(accuracy))
+    assert scores["best_step"] == outputs["check_steps"][best] and scores["val_acc"] == max(accuracy)
+    assert scores["test_acc"] == float(np.mean(np.asarray(outputs["test_pred_at"][best]) == data.y_test))
+    assert "test_auroc" in scores  # from the chosen check's probabilities
+    with pytest.raises(ValueError, match="up to 4 checks"):
+        best_check({**outputs, "check_steps": [1, 2, 3, 4, 5]}, data.y_val, 4)
+    with pytest.raises(ValueError, match="disagree in number"):
+        best_check({**outputs, "test_pred_at": outputs["test_pred_at"][:2]}, data.y_val, 4)
+    with pytest.raises(ValueError, match="validation predictions"):
+        best_check({**outputs, "val_pred_at": [p[:-1] for p in outputs["val_pred_at"]]}, data.y_val, 4)
+    assert "early stopping: the best of 4 checks" in TaskCard.model_validate(card).recipe.describe(100)

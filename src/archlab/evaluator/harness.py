@@ -19,6 +19,7 @@ Batch = tuple[torch.Tensor, torch.Tensor]
 
 
 OPTIMIZERS = ("adamw", "sgd")
+MAX_CHECKS = 100
 SCHEDULES = ("onecycle", "cosine", "constant")
 
 
@@ -35,6 +36,7 @@ class TrainConfig:
     schedule: str = "onecycle"  # onecycle | cosine (annealed to 0) | constant
     label_smoothing: float = 0.0
     class_weights: tuple[float, ...] | None = None  # the loss' weight per class; None: every class weighs 1
+    checks: int = 0  # early stopping: points of training (evenly spaced, the last step among them) to predict at
 
     @classmethod
     def from_params(cls, params: dict, seed: int) -> TrainConfig:
@@ -44,10 +46,18 @@ class TrainConfig:
                   optimizer=str(params.get("optimizer", "adamw")), schedule=str(params.get("schedule", "onecycle")),
                   label_smoothing=float(params.get("label_smoothing", 0.0)),
                   class_weights=tuple(float(w) for w in params["class_weights"]) if params.get("class_weights")
-                  else None)
+                  else None, checks=int(params.get("checks", 0)))
         if cfg.optimizer not in OPTIMIZERS or cfg.schedule not in SCHEDULES:
             raise ValueError(f"unknown optimizer {cfg.optimizer!r} or schedule {cfg.schedule!r}")
+        if not 0 <= cfg.checks <= MAX_CHECKS:
+            raise ValueError(f"checks must be 0..{MAX_CHECKS}, got {cfg.checks}")
         return cfg
+
+    def check_steps(self) -> list[int]:
+        """The steps early stopping predicts at: `checks` evenly spaced ones ending at the last step."""
+        if not self.checks:
+            return []
+        return sorted({max(1, round(self.steps * i / self.checks)) for i in range(1, self.checks + 1)})
 
 
 @dataclass
@@ -69,7 +79,8 @@ def task_loss(logits: torch.Tensor, targets: torch.Tensor, cfg: TrainConfig | No
     return nn.functional.cross_entropy(logits, targets, weight=weight, label_smoothing=cfg.label_smoothing)
 
 
-def train(model: nn.Module, x: torch.Tensor | Rows, y: torch.Tensor, cfg: TrainConfig) -> TrainResult:
+def train(model: nn.Module, x: torch.Tensor | Rows, y: torch.Tensor, cfg: TrainConfig,
+          on_check: Callable[[int], None] | None = None) -> TrainResult:
     """Classification: random mini-batches of (x, y). x is a tensor on y's device, or the Rows of a large training
     set, read a batch at a time (the same seeded indices pick the same rows either way)."""
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -81,7 +92,7 @@ def train(model: nn.Module, x: torch.Tensor | Rows, y: torch.Tensor, cfg: TrainC
             return x[idx], y[idx]
         return torch.from_numpy(x[idx.numpy()]).to(y.device), y[idx.to(y.device)]
 
-    return fit(model, sample, cfg)
+    return fit(model, sample, cfg, on_check)
 
 
 def train_lm(model: nn.Module, stream: torch.Tensor, length: int, cfg: TrainConfig) -> TrainResult:
@@ -113,8 +124,11 @@ def schedule(opt: torch.optim.Optimizer, cfg: TrainConfig) -> torch.optim.lr_sch
     return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps)
 
 
-def fit(model: nn.Module, sample: Callable[[], Batch], cfg: TrainConfig) -> TrainResult:
-    """The recipe's optimiser and schedule (AdamW, one-cycle by default); fails loudly on a non-finite loss."""
+def fit(model: nn.Module, sample: Callable[[], Batch], cfg: TrainConfig,
+        on_check: Callable[[int], None] | None = None) -> TrainResult:
+    """The recipe's optimiser and schedule (AdamW, one-cycle by default); fails loudly on a non-finite loss.
+    on_check(step) runs at cfg.check_steps() (early stopping's predictions), the model back in training mode after."""
+    checks = set(cfg.check_steps()) if on_check is not None else set()
     opt = optimizer(model, cfg)
     sched = schedule(opt, cfg)
     every = max(1, cfg.steps // CURVE_POINTS)
@@ -133,6 +147,9 @@ def fit(model: nn.Module, sample: Callable[[], Batch], cfg: TrainConfig) -> Trai
         if step % every == 0 or step == cfg.steps:
             result.curve.append((step, float(np.mean(window))))
             window = []
+        if step in checks:
+            on_check(step)  # type: ignore[misc]
+            model.train()
     result.final_loss = result.curve[-1][1]
     result.seconds = time.perf_counter() - start
     return result

@@ -141,9 +141,13 @@ def train_stage(inp: StageInput) -> dict[str, Any]:
     if inp.task.kind == "lm":
         result, outputs = _train_lm(model, inp, data, cfg)
     else:
+        checked: list[tuple[int, dict[str, list]]] = []
         result = train(model, _on_device(data["x_train"], inp.device), torch.as_tensor(data["y_train"]).to(inp.device),
-                       cfg)
-        outputs = _predictions(model, inp, data)
+                       cfg, on_check=lambda step: checked.append((step, _predictions(model, inp, data))))
+        outputs = checked[-1][1] if checked else _predictions(model, inp, data)
+        if checked:  # early stopping: the host picks the check by the validation metric
+            outputs = {**outputs, "check_steps": [step for step, _ in checked],
+                       **{f"{key}_at": [o[key] for _, o in checked] for key in checked[0][1]}}
     metrics = {"train_loss": result.final_loss, "curve": result.curve, "steps": cfg.steps,
                "train_seconds": result.seconds, "stage_seconds": time.perf_counter() - started,
                "device": inp.device.type}

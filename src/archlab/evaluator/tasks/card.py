@@ -76,6 +76,9 @@ class Recipe(BaseModel):
     label_smoothing: float = Field(default=0.0, ge=0, lt=1)
     class_weights: Literal["none", "balanced"] = Field(
         default="none", description="balanced: each class weighs n_train / (classes * its count) in the loss")
+    early_stopping: int = Field(default=0, ge=0, le=100, description="0: off; N: predict at N evenly spaced points "
+                                "of training and keep the point with the best validation accuracy (the host "
+                                "chooses; the model trains the whole recipe)")
 
     @model_validator(mode="after")
     def _steps_or_epochs(self) -> Recipe:
@@ -92,6 +95,8 @@ class Recipe(BaseModel):
         extras = [f"weight decay {self.weight_decay:g}"]
         if self.label_smoothing:
             extras.append(f"label smoothing {self.label_smoothing:g}")
+        if self.early_stopping:
+            extras.append(f"early stopping: the best of {self.early_stopping} checks by validation accuracy")
         if self.class_weights != "none":
             extras.append(f"{self.class_weights} class weights")
         epochs = f" ({self.epochs:g} epochs)" if self.epochs is not None else ""

@@ -141,6 +141,8 @@ class UserTask(Task):
         params = {k: recipe[k] for k in ("optimizer", "schedule", "weight_decay", "label_smoothing") if k in recipe}
         if recipe.get("lr") is not None:
             params["lr"] = recipe["lr"]
+        if recipe.get("early_stopping"):
+            params["checks"] = recipe["early_stopping"]
         if set(self.card.get("report_metrics", [])) & set(PROBABILISTIC):
             params["probabilities"] = True  # the job returns class probabilities beside its predictions
         if recipe.get("class_weights") == "balanced":
@@ -151,7 +153,12 @@ class UserTask(Task):
         return params
 
     def score(self, data: TaskData, outputs: dict) -> dict[str, float]:
+        best_step = None
+        if self.card.get("recipe", {}).get("early_stopping"):
+            outputs, best_step = best_check(outputs, data.y_val, self.card["recipe"]["early_stopping"])
         scores = super().score(data, outputs)
+        if best_step is not None:
+            scores["best_step"] = best_step
         metrics = self.card.get("report_metrics", [])
         for split, labels in (("val", data.y_val), ("test", data.y_test)):
             probs = (probabilities(outputs.get(f"{split}_prob"), len(labels), self.spec.num_outputs)
@@ -159,6 +166,21 @@ class UserTask(Task):
             for metric in metrics:
                 scores[f"{split}_{metric}"] = _metric(metric, labels, outputs[f"{split}_pred"], probs)
         return scores
+
+
+def best_check(outputs: dict, y_val: np.ndarray, checks: int) -> tuple[dict, int]:
+    """Early stopping, on the host: the check whose validation predictions are the most accurate (the earliest
+    among equals) becomes the job's predictions. ValueError when the checks are not what the recipe asked."""
+    steps, at = outputs.get("check_steps"), {k.removesuffix("_at"): v for k, v in outputs.items() if k.endswith("_at")}
+    if not isinstance(steps, list) or not steps or len(steps) > checks or "val_pred" not in at or "test_pred" not in at:
+        raise ValueError(f"early stopping needs up to {checks} checks with val and test predictions")
+    if any(not isinstance(v, list) or len(v) != len(steps) for v in at.values()) or steps != sorted(set(steps)):
+        raise ValueError("early stopping's checks disagree in number or are not in step order")
+    if any(len(pred) != len(y_val) for pred in at["val_pred"]):
+        raise ValueError(f"every check needs {len(y_val)} validation predictions")
+    accuracy = [float(np.mean(np.asarray(pred) == y_val)) for pred in at["val_pred"]]
+    best = int(np.argmax(accuracy))
+    return {**outputs, **{key: values[best] for key, values in at.items()}}, int(steps[best])
 
 
 def probabilities(rows: list | None, n: int, classes: int) -> np.ndarray:
