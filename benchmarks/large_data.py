@@ -5,13 +5,13 @@ small training set of the same rows.
 
 Writes a .npy training set of `--gb` GiB (rows (1, 512) float32, 4 classes: a sinusoid whose frequency is the
 class, under noise; written in chunks, never held whole here), adds it as a task card (`archlab task add`'s
-path: validation and test drawn from it, stratified), and runs an offline discovery of `--evals` candidates with
-`--steps` training steps each. A twin task of 20,000 rows of the same generator, with as many validation and
-test rows, runs the same search (same seed, same space, so the same candidates). Every train job's peak memory (the sandbox's measurement of the
-job's processes) is printed for both, with the difference: the large set's jobs read their rows a batch at a
-time from the job's file (evaluator/rows.py), so the difference is the target's "more than its own model and
-batch" (aim: at most 300 MB). The host prepares the data in memory (standardised copy, the job file), which is
-outside the jobs and reported as the host's peak RSS.
+path: validation and test drawn from it, stratified), and runs an offline discovery of `--evals` candidates
+with `--steps` training steps each. A twin task of 20,000 rows of the same generator, with as many validation
+and test rows, runs the same search (same seed, same space, so the same candidates). Every train job's peak
+memory (the sandbox's measurement of the job's processes) is printed for both, with the difference: the large
+set's jobs read their rows a batch at a time from the job's file (evaluator/rows.py), so the difference is the
+target's "more than its own model and batch" (aim: at most 300 MB). The host prepares the data in memory
+(standardised copy, the job file), which is outside the jobs and reported as the host's peak RSS.
 """
 
 from __future__ import annotations
