@@ -1,5 +1,6 @@
 import random
 
+import pytest
 from langgraph.graph import END
 
 from archlab.agents.config import SearchConfig
@@ -7,6 +8,7 @@ from archlab.agents.graph import after_critic, after_plan
 from archlab.agents.roles.analyst.offline import compare
 from archlab.agents.roles.planner.offline import choose_plan, expected_step_s
 from archlab.agents.state import Verdict
+from archlab.store.objective import Objective
 
 
 def test_explores_while_population_is_small():
@@ -42,6 +44,12 @@ def test_analyst_compares_with_the_best_parent():
     assert "improved on p2" in insight.claim
     assert compare("child", [], {"child": 0.9}).delta is None
     assert compare("child", ["p1"], {"p1": 0.8}).delta is None  # child failed to train
+    # bits per byte: lower is better; the best parent is the lowest, an improvement is a drop
+    bpb = Objective("val_bpb", minimize=True)
+    insight = compare("child", ["p1", "p2"], {"child": 3.5, "p1": 3.6, "p2": 3.55}, bpb)
+    assert insight.parent_id == "p2" and insight.delta == pytest.approx(0.05)
+    assert "improved on p2" in insight.claim
+    assert compare("child", ["p1"], {"child": 3.7, "p1": 3.6}, bpb).delta == pytest.approx(-0.1)
 
 
 class Ev:

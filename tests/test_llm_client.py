@@ -23,9 +23,10 @@ CAND = {"id": "c1", "summary": "conv relu", "status": "evaluated", "params": 100
 FIXTURES = {
     "system.j2": {"role": "planner"},
     "planner.j2": {"task": TASK, "space": "seq1d", "grammar": "g", "evaluated": 1,
-                   "board": [{"id": "c1", "val_acc": 0.5, "params": 10, "origin": "write", "parents": [],
+                   "objective": "validation accuracy, higher is better",
+                   "board": [{"id": "c1", "val": 0.5, "key": 0.5, "params": 10, "origin": "write", "parents": [],
                               "summary": "s"}],
-                   "pareto": [{"id": "c1", "val_acc": 0.5, "params": 10}],
+                   "pareto": [{"id": "c1", "val": 0.5, "key": 0.5, "params": 10}],
                    "failures": [{"id": "c2", "status": "failed", "summary": "s", "reason": "r"}],
                    "concepts": [{"id": 1, "claim": "c", "kind": "hypothesis", "confidence": 0.4}],
                    "ideas": ["try gelu"]},
@@ -39,7 +40,7 @@ FIXTURES = {
                   "nearest": [CAND], "concepts": [], "failures": []},
     "analyst.j2": {"task": TASK, "child": CAND, "comparison": {"claim": "c1 improved"},
                    "related": [CAND], "concepts": [],
-                   "history": [{"stage": "train", "fidelity": 100, "seed": 0, "status": "ok", "val_acc": 0.5,
+                   "history": [{"stage": "train", "fidelity": 100, "seed": 0, "status": "ok", "val": 0.5,
                                 "error": ""}]},
     "validation_retry.j2": {"error": "e", "schema_name": "PlanAnswer"},
     "json_mode.j2": {"schema": "{}"},
@@ -294,6 +295,10 @@ def test_pure_checks_of_answers():
     with pytest.raises(ValueError, match="occurs 0 times"):
         apply_edits("a = 1\n", [Edit(search="c", replace="d")])
     assert source_key("x = 1  # one\n") == source_key("\nx = (1)\n") != source_key("y = 1\n")
-    rows = [{"id": "a", "val_acc": 0.9, "params": 100}, {"id": "b", "val_acc": 0.8, "params": 10},
-            {"id": "c", "val_acc": 0.7, "params": 50}]
+    rows = [{"id": "a", "key": 0.9, "params": 100}, {"id": "b", "key": 0.8, "params": 10},
+            {"id": "c", "key": 0.7, "params": 50}]
     assert [r["id"] for r in pareto(rows)] == ["b", "a"]
+    # bits per byte: lower is better, so the key is its negative
+    rows = [{"id": "a", "key": -3.5, "params": 100}, {"id": "b", "key": -3.6, "params": 10},
+            {"id": "c", "key": -3.4, "params": 500}]
+    assert [r["id"] for r in pareto(rows)] == ["b", "a", "c"]

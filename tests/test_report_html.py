@@ -137,7 +137,8 @@ def test_summary_says_what_was_tried_worked_learned_cost_and_next(report):
     summary = md.split("## Morning summary")[1].split("\n## ")[0]
     assert "5 candidates proposed: 3 evaluated, 1 rejected, 1 failed." in summary
     assert "| mutate | regrow | 1 | 1 | 0 | 0 | 0.7500 |" in summary
-    assert f"Best: `{MUTANT}`, validation 0.7500" in summary and "by +0.1500" in summary
+    assert f"Best: `{MUTANT}`, validation accuracy (higher is better) 0.7500" in summary
+    assert "It is +0.1500 better than the first trained candidate" in summary
     assert "#1 (new, hypothesis): On mnist1d" in summary
     assert "build 4 (3 ok" in summary and "1 calls, 1,500 tokens, $0.0123" in summary
     assert "the LLM planner's last plan (step 2)" in summary

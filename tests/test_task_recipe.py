@@ -121,3 +121,38 @@ def test_early_stopping_keeps_the_check_with_the_best_validation_accuracy(tmp_pa
     with pytest.raises(ValueError, match="validation predictions"):
         best_check({**outputs, "val_pred_at": [p[:-1] for p in outputs["val_pred_at"]]}, data.y_val, 4)
     assert "early stopping: the best of 4 checks" in TaskCard.model_validate(card).recipe.describe(100)
+
+
+def test_a_card_selects_on_its_metric_early_stopping_included(tmp_path):
+    """`metric: log_loss` (lower is better) is the task's objective; it is computed even when report_metrics
+    omit it, and early stopping keeps the check with the lowest validation log-loss, not the most accurate."""
+    from sklearn import metrics as sk
+    from test_task_metrics import _task, _train
+
+    from archlab.store.objective import of_task
+
+    task, data = _task(tmp_path, "metric: log_loss\nreport_metrics: []\n")
+    assert (task.objective, task.minimize) == ("val_log_loss", True)
+    assert task.chance == pytest.approx(-math.log(3))  # score_of a uniform guess over 3 classes
+    card = {**task.card, "recipe": {**task.card["recipe"], "early_stopping": 4}}
+    task = dataclasses.replace(task, card=card)
+    assert task.train_params(data)["probabilities"] is True
+    outputs = _train(tmp_path, task, data)
+    scores = task.score(data, outputs)
+    losses = [sk.log_loss(data.y_val, np.asarray(p) / np.asarray(p).sum(axis=1, keepdims=True), labels=[0, 1, 2])
+              for p in outputs["val_prob_at"]]
+    best = int(np.argmin(losses))
+    assert scores["best_step"] == outputs["check_steps"][best]
+    assert scores["val_log_loss"] == pytest.approx(min(losses), rel=1e-6) and "test_log_loss" in scores
+    objective = of_task(task)
+    assert objective.key(scores) == -scores["val_log_loss"] and task.score_of(scores) == objective.key(scores)
+    assert objective.label == "validation log-loss" and objective.direction == "lower is better"
+
+
+def test_balanced_accuracy_is_the_objective_when_the_card_says_so(tmp_path):
+    from test_task_metrics import _task
+
+    task, _ = _task(tmp_path, "metric: balanced_accuracy\n")
+    assert (task.objective, task.minimize, task.metrics) == ("val_balanced_accuracy", False,
+                                                             ["balanced_accuracy", "macro_f1"])
+    assert task.chance == pytest.approx(1 / 3)

@@ -94,7 +94,7 @@ BAD = {
     "empty file": ("data: {train: {path: empty.csv, label: 0}}", "the file is empty"),
     "ragged csv": ("data: {train: {path: ragged.csv, label: 0}}", "ragged.csv, line 3: 2 fields"),
     "format": ("data: {train: {path: train.xlsx}}", "unknown format '.xlsx'"),
-    "metric": ("data: {train: {path: train.npz}}\nmetric: auroc", "a run selects on accuracy so far"),
+    "metric": ("data: {train: {path: train.npz}}\nmetric: speed", "unknown metric .speed.; a run selects on one of"),
     "reshape": ("data: {train: {path: train.npz}}\ninput_shape: [5, 5]", "cannot be shaped (5, 5)"),
 }
 

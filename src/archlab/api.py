@@ -29,6 +29,7 @@ from archlab.run.settings import load_config
 from archlab.run.tasks import StoredTask, add_arrays, add_task, read_card
 from archlab.run.workspace import Workspace
 from archlab.store import records
+from archlab.store.objective import Objective
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,8 @@ class Result:
     best: Best | None  # None when no candidate trained
     leaderboard: list[Best]
     report_path: Path  # report.md; report.html lies beside it
-    # The reference models trained like for like (metrics: val_acc / test_acc means and test_acc_sd over `seeds`)
+    # The reference models trained like for like (metrics: the objective's val / test means and the test s.d.
+    # over `seeds`, e.g. val_acc, test_acc, test_acc_sd)
     # and the report's one-line verdict on the best against them; empty / None when the run trained none.
     references: list[Best] = field(default_factory=list)
     comparison: str | None = None
@@ -110,17 +112,19 @@ def discover(task: Task | str, *, budget: str | float | None = "30m", max_evals:
         save_rank_fidelity(ws, run_id)
     with Session(ws.engine) as session:
         board = [_best(c, e) for c, e in records.leaderboard(session=session, run_id=run_id)]
-    _, found, refs = compare(load_run_view(ws.engine, run_id))
+    view = load_run_view(ws.engine, run_id)
+    _, found, refs = compare(view)
     return Result(run_id=run_id, status=run.status, stop_reason=run.stop_reason, best=board[0] if board else None,
                   leaderboard=board, report_path=write_report(ws, run_id),
-                  references=[_reference(s) for s in refs if s.seeds], comparison=verdict(found, refs),
+                  references=[_reference(s, view.objective) for s in refs if s.seeds],
+                  comparison=verdict(found, refs, view.objective),
                   space=cfg.space)
 
 
-def _reference(scores: Scores) -> Best:
+def _reference(scores: Scores, objective: Objective) -> Best:
     c = scores.candidate
-    metrics = {"val_acc": scores.val_mean, "test_acc": scores.test_mean, "test_acc_sd": scores.test_sd,
-               "seeds": len(scores.seeds)}
+    metrics = {objective.metric: scores.val_mean, objective.test: scores.test_mean,
+               f"{objective.test}_sd": scores.test_sd, "seeds": len(scores.seeds)}
     return Best(candidate_id=c.id, source=c.source, summary=c.summary or "", params=c.params, metrics=metrics)
 
 

@@ -16,6 +16,7 @@ from archlab.evaluator.tasks import Task, TaskData
 from archlab.memory.concept_memory import ConceptMemory
 from archlab.sandbox.base import Limits, Sandbox
 from archlab.spaces import Space
+from archlab.store.objective import Objective, of_task
 
 if TYPE_CHECKING:  # the client imports the openai package; an offline run never needs it
     from archlab.agents.evaluation.inflight import Pipeline
@@ -55,6 +56,11 @@ class RunContext:
         if self._data is None:
             self._data = self.task.data(self.cache_dir)
         return self._data
+
+    @property
+    def objective(self) -> Objective:
+        """What ranks this run's results: the task's objective metric and direction."""
+        return of_task(self.task)
 
     @property
     def steps(self) -> int:

@@ -17,6 +17,7 @@ from archlab.agents.grammar_intake import load_workspace_space
 from archlab.agents.llm.views import note
 from archlab.agents.state import DiscoveryState, Proposal
 from archlab.store import records as store
+from archlab.store.objective import Objective
 
 OFFLINE_ROLES = ("planner", "coder")
 
@@ -53,20 +54,22 @@ def finish(ctx: RunContext, state: DiscoveryState) -> dict:
     inside = [(c, e) for c, e in board if c.step is not None and phase["start"] <= c.step < phase["until"]]
     outside = [(c, e) for c, e in board if (c, e) not in inside]
     note(ctx, state, "analyst", "insight", {
-        "claim": _claim(phase, inside, outside), "evidence": [c.id for c, _ in inside[:5]],
+        "claim": _claim(phase, inside, outside, ctx.objective), "evidence": [c.id for c, _ in inside[:5]],
         "relation": "new", "confidence": None, "concepts": [], "phase": phase})
     return {"space_phase": None}
 
 
-def _claim(phase: dict, inside, outside) -> str:
+def _claim(phase: dict, inside, outside, objective: Objective) -> str:
     steps = phase["until"] - phase["start"] - 1  # the steps after the grammar's own candidate
     head = f"offline evolution explored the new space {phase['space']} for {steps} steps"
     if not inside:
         return f"{head}: no candidate of it trained"
     best, ev = inside[0]
-    claim = f"{head}: {len(inside)} trained, best {best.id} at val_acc {ev.metrics['val_acc']:.4f}"
+    value = objective.value(ev.metrics)
+    claim = f"{head}: {len(inside)} trained, best {best.id} at {objective.metric} {value:.4f}"
     if outside:
         other, oev = outside[0]
-        delta = ev.metrics["val_acc"] - oev.metrics["val_acc"]
-        claim += f", {delta:+.4f} against the best outside it ({other.id}, {oev.metrics['val_acc']:.4f})"
+        delta = objective.improvement(value, objective.value(oev.metrics))
+        claim += (f", {delta:+.4f} (positive: better) against the best outside it ({other.id}, "
+                  f"{objective.value(oev.metrics):.4f})")
     return claim

@@ -193,10 +193,13 @@ def _print_leaderboard(ws: Workspace, run_id: str) -> None:
 
     with Session(ws.engine) as session:
         board = store.leaderboard(session=session, run_id=run_id, limit=10)
-    table = Table("#", "candidate", "params", "val acc", "test acc", "architecture", title="leaderboard")
+        objective = store.run_objective(session=session, run_id=run_id)
+    test = objective.short.replace("val", "test", 1)
+    table = Table("#", "candidate", "params", objective.short, test, "architecture",
+                  title=f"leaderboard (by {objective.label}, {objective.direction})")
     for rank, (cand, ev) in enumerate(board, start=1):
-        table.add_row(str(rank), cand.id, f"{cand.params:,}", f"{ev.metrics['val_acc']:.4f}",
-                      f"{ev.metrics['test_acc']:.4f}", Text(cand.summary))  # Text: res[...] is not markup
+        table.add_row(str(rank), cand.id, f"{cand.params:,}", _pct(objective.value(ev.metrics)),
+                      _pct(objective.value(ev.metrics, "test")), Text(cand.summary))  # Text: res[...] is not markup
     out.print(table)
 
 
@@ -209,11 +212,11 @@ def runs(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable 
     if as_json:
         out.print_json(json.dumps(rows))
         return
-    table = Table("run", "status", "task", "evaluations", "best", "val acc", "test acc", "time")
+    table = Table("run", "status", "task", "evaluations", "best", "val", "test", "metric", "time")
     for r in rows:
         best = r["best"] or {}
         table.add_row(r["run_id"], r["status"], r["task"], str(r["evaluations"]), best.get("candidate_id", "-"),
-                      _pct(best.get("val_acc")), _pct(best.get("test_acc")), f"{r['used_s']:.0f}s")
+                      _pct(best.get("val")), _pct(best.get("test")), best.get("metric", "-"), f"{r['used_s']:.0f}s")
     out.print(table)
 
 

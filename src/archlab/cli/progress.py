@@ -31,7 +31,7 @@ class RunProgress:
             board = store.leaderboard(session=session, run_id=ctx.run_id)
             candidates = store.run_candidates(session=session, run_id=ctx.run_id)
         failed = sum(c.status in ("failed", "rejected") for c in candidates)
-        best = (f"best val {board[0][1].metrics['val_acc']:.4f} ({board[0][0].id})" if board
+        best = (f"best {ctx.objective.short} {ctx.objective.value(board[0][1].metrics):.4f} ({board[0][0].id})" if board
                 else "no candidate trained yet")
         done = ctx.elapsed_s() if self.by_time else len(board)
         self.progress.update(self.task_id, completed=done, best=f"{best} | trained {len(board)}, "

@@ -166,13 +166,15 @@ def compare(view: RunView, parent: Candidate, cand: Candidate) -> list[tuple[str
         ev = best.get(c.id)
         return _value(ev.metrics[key]) if ev is not None and key in ev.metrics else "-"
 
-    rows = [("validation accuracy", metric(parent, "val_acc"), metric(cand, "val_acc")),
-            ("test accuracy", metric(parent, "test_acc"), metric(cand, "test_acc")),
+    objective = view.objective
+    test = objective.label.replace("validation", "test", 1)
+    rows = [(objective.label, metric(parent, objective.metric), metric(cand, objective.metric)),
+            (test, metric(parent, objective.test), metric(cand, objective.test)),
             ("trained steps", *(str(best[c.id].fidelity) if c.id in best else "-" for c in (parent, cand))),
             ("parameters", *(f"{c.params:,}" if c.params is not None else "-" for c in (parent, cand))),
             ("FLOPs", *(f"{c.flops:,}" if c.flops is not None else "-" for c in (parent, cand)))]
     if cand.parent_delta is not None:
-        rows.append(("analyst's delta (validation)", "", f"{cand.parent_delta:+.4f}"))
+        rows.append(("analyst's delta (validation; positive: better)", "", f"{cand.parent_delta:+.4f}"))
     return rows
 
 

@@ -10,9 +10,9 @@ from typing import Any
 from archlab.report.plots import bars_svg, line_svg, scatter_svg
 from archlab.report.run_view import RunView
 from archlab.store import Candidate, Evaluation
+from archlab.store.objective import ACCURACY, Objective
 
 LABEL = 120  # characters of a candidate's summary in a tooltip
-SCORE = "validation accuracy"
 
 
 @dataclass(frozen=True)
@@ -25,29 +25,33 @@ class Figure:
 
 def pareto_figures(view: RunView) -> list[Figure]:
     """Accuracy against parameters and FLOPs, and against latency when the screen stage timed it."""
-    board = [(c, e.metrics["val_acc"]) for c, e in view.leaderboard]
-    figures = [_front("pareto-params", "parameters", [(c.params, s, label(c)) for c, s in board]),
-               _front("pareto-flops", "FLOPs", [(c.flops, s, label(c)) for c, s in board])]
+    objective = view.objective
+    board = [(c, objective.value(e.metrics)) for c, e in view.leaderboard]
+    figures = [_front("pareto-params", "parameters", [(c.params, s, label(c)) for c, s in board], objective),
+               _front("pareto-flops", "FLOPs", [(c.flops, s, label(c)) for c, s in board], objective)]
     timed = [(latency(view, c), s, label(c)) for c, s in board]
     timed = [p for p in timed if p[0] is not None]
     if timed:
-        figures.append(_front("pareto-latency", "latency at batch 1 (ms)", timed))
+        figures.append(_front("pareto-latency", "latency at batch 1 (ms)", timed, objective))
     return figures
 
 
 def progress_figures(view: RunView) -> list[Figure]:
     """Best validation accuracy so far, per training fidelity, by evaluation and by clock time."""
-    trained = [e for e in view.evaluations if e.stage == "train" and e.status == "ok" and "val_acc" in e.metrics]
+    objective = view.objective
+    score = objective.label
+    trained = [e for e in view.evaluations
+               if e.stage == "train" and e.status == "ok" and objective.value(e.metrics) is not None]
     start = _naive(view.run.created_at)
-    by_index = best_so_far([(i, e) for i, e in enumerate(trained, start=1)])
-    by_time = best_so_far([((_naive(e.created_at) - start).total_seconds(), e) for e in trained])
+    by_index = best_so_far([(i, e) for i, e in enumerate(trained, start=1)], objective)
+    by_time = best_so_far([((_naive(e.created_at) - start).total_seconds(), e) for e in trained], objective)
     caption = "Each line keeps one training fidelity (steps), since scores at different fidelities do not compare."
     return [Figure("progress-evaluations", "Best so far, by evaluation",
-                   line_svg(by_index, x_label="train evaluation (in order)", y_label=f"best {SCORE}",
+                   line_svg(by_index, x_label="train evaluation (in order)", y_label=f"best {score}",
                             title="Best so far, by evaluation"), caption),
             Figure("progress-time", "Best so far, by clock time",
                    line_svg(by_time, x_label="seconds since the run started (pauses included)",
-                            y_label=f"best {SCORE}", title="Best so far, by clock time"), caption)]
+                            y_label=f"best {score}", title="Best so far, by clock time"), caption)]
 
 
 def rank_figure(rows: list[dict[str, Any]]) -> Figure:
@@ -59,12 +63,14 @@ def rank_figure(rows: list[dict[str, Any]]) -> Figure:
                   "brackets); 1 is a perfect ranking.")
 
 
-def best_so_far(points: list[tuple[float, Evaluation]]) -> list[tuple[str, list[tuple[float, float]]]]:
+def best_so_far(points: list[tuple[float, Evaluation]], objective: Objective = ACCURACY
+                ) -> list[tuple[str, list[tuple[float, float]]]]:
     series: dict[int, list[tuple[float, float]]] = {}
+    pick = min if objective.minimize else max
     for x, ev in points:
         line = series.setdefault(ev.fidelity, [])
-        best = max(ev.metrics["val_acc"], line[-1][1]) if line else ev.metrics["val_acc"]
-        line.append((x, best))
+        value = objective.value(ev.metrics)
+        line.append((x, pick(value, line[-1][1]) if line else value))
     return [(f"{steps} steps", line) for steps, line in sorted(series.items())]
 
 
@@ -77,9 +83,10 @@ def label(cand: Candidate) -> str:
     return f"{cand.id}: {summary[:LABEL]}" if summary else cand.id
 
 
-def _front(name: str, cost: str, points: list[tuple[Any, float, str]]) -> Figure:
-    title = f"Validation accuracy vs {cost}"
-    return Figure(name, title, scatter_svg(points, x_label=cost, y_label=SCORE, title=title, log_x=True, front=True),
+def _front(name: str, cost: str, points: list[tuple[Any, float, str]], objective: Objective) -> Figure:
+    title = f"{objective.label[0].upper()}{objective.label[1:]} vs {cost}"
+    return Figure(name, title, scatter_svg(points, x_label=cost, y_label=f"{objective.label} ({objective.direction})",
+                                           title=title, log_x=True, front=True, minimize=objective.minimize),
                   "Orange: the Pareto front, candidates that no other beats with fewer resources. Hover a point "
                   "for the candidate.")
 

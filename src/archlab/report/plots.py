@@ -59,12 +59,12 @@ def fmt(value: float) -> str:
 
 
 def scatter_svg(points: Sequence[tuple[float, float, str]], *, x_label: str, y_label: str, title: str,
-                log_x: bool = False, front: bool = False) -> str:
+                log_x: bool = False, front: bool = False, minimize: bool = False) -> str:
     pts = [(float(x), float(y), str(label)) for x, y, label in points
            if _finite(x) and _finite(y) and (not log_x or x > 0)]
     if not pts:
         return empty(title, "nothing to plot")
-    best = pareto_front(pts) if front else []
+    best = pareto_front(pts, minimize) if front else []
     on_front, tips = set(best), {}
     with _plot(title, x_label + (" (log scale)" if log_x else ""), y_label) as (fig, ax):
         if log_x:
@@ -83,11 +83,13 @@ def scatter_svg(points: Sequence[tuple[float, float, str]], *, x_label: str, y_l
         return _svg(fig, title, tips)
 
 
-def pareto_front(points: Sequence[Point]) -> list[Point]:
-    """The points no other point beats on both axes (higher y at lower or equal x), by rising x."""
+def pareto_front(points: Sequence[Point], minimize: bool = False) -> list[Point]:
+    """The points no other point beats on both axes (higher y, or lower with `minimize`, at lower or equal x),
+    by rising x."""
+    sign = -1 if minimize else 1
     front: list[Point] = []
-    for point in sorted(points, key=lambda p: (p[0], -p[1])):
-        if not front or point[1] > front[-1][1]:
+    for point in sorted(points, key=lambda p: (p[0], -sign * p[1])):
+        if not front or sign * point[1] > sign * front[-1][1]:
             front.append(point)
     return front
 

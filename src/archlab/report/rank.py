@@ -14,26 +14,19 @@ from typing import Any
 
 from sqlmodel import Session
 
-from archlab.errors import ConfigError
 from archlab.evaluator.rank import rank_fidelity, stage_scores
-from archlab.evaluator.tasks import Task, get_task
 from archlab.report.blocks import Block, Table
 from archlab.run.workspace import Workspace
 from archlab.store import Evaluation, Run
 from archlab.store import records as store
+from archlab.store.objective import of_run
 
 
 def rank_rows(run: Run, evaluations: Sequence[Evaluation]) -> list[dict[str, Any]]:
-    try:
-        score_of = get_task(run.task).score_of
-    except ConfigError:
-        # A task stored in the workspace (archlab task add) is a classification task ranked by validation
-        # accuracy, like Task's own objective; a task nobody knows any more has nothing to rank by.
-        if not any("val_acc" in e.metrics for e in evaluations):
-            return []
-        def score_of(metrics: dict[str, Any]) -> float:
-            return float(metrics[Task.objective])
-    return rank_fidelity(stage_scores(evaluations, score_of))
+    objective = of_run(run)  # the run's own record: a stored task's card need not be loadable here
+    if not any(objective.value(e.metrics) is not None for e in evaluations):
+        return []
+    return rank_fidelity(stage_scores(evaluations, objective.key))
 
 
 def save_rank_fidelity(ws: Workspace, run_id: str) -> Path | None:

@@ -24,6 +24,7 @@ from archlab.store import records as store
 from archlab.store.agent_log import AgentNote, LLMCall
 from archlab.store.concepts import Concept
 from archlab.store.evidence import Evidence
+from archlab.store.objective import Objective, of_run
 from archlab.store.retrieval_log import RetrievalLog, run_retrievals
 
 MAX_ATTEMPTS = 64  # attempts searched when matching a candidate id back to its (step, attempt)
@@ -37,7 +38,7 @@ class RunView:
     candidates: list[Candidate]  # oldest first
     evaluations: list[Evaluation]  # the rows this run recorded, oldest first
     reused: list[Evaluation]  # rows other runs recorded for this run's fingerprints (results it reused)
-    leaderboard: list[tuple[Candidate, Evaluation]]  # best validation accuracy first
+    leaderboard: list[tuple[Candidate, Evaluation]]  # best objective first
     notes: list[AgentNote]  # the LLM roles' plans, proposals, verdicts, insights, faults
     calls: list[LLMCall]
     usage: tuple[int, float, float]  # LLM tokens, dollars, seconds
@@ -54,9 +55,14 @@ class RunView:
         return {c.id: c for c in self.candidates}
 
     @cached_property
+    def objective(self) -> Objective:
+        """What ranks the run: its task's objective and direction."""
+        return of_run(self.run)
+
+    @cached_property
     def scores(self) -> dict[str, float]:
-        """Each trained candidate's best validation accuracy (the leaderboard's ranking value)."""
-        return {c.id: e.metrics["val_acc"] for c, e in self.leaderboard}
+        """Each trained candidate's objective on its best train evaluation (the leaderboard's ranking value)."""
+        return {c.id: self.objective.value(e.metrics) for c, e in self.leaderboard}
 
     def children(self, parent_id: str) -> list[Candidate]:
         return [c for c in self.candidates if parent_id in (c.parent_ids or [])]

@@ -37,6 +37,9 @@ class Outcome:
     first_score: float
     median: float  # over every trained candidate
     trained: int
+    metric: str = "validation accuracy"  # the objective the scores are of
+    over_first: float = 0.0  # how much better the best is than the first (positive: better, the metric's units)
+    over_median: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,8 @@ def move_rows(view: RunView) -> list[MoveRow]:
         rows.append(MoveRow(origin=origin, move=move, proposed=len(cands),
                             trained=sum(c.id in view.scores for c in cands),
                             rejected=sum(c.status == "rejected" for c in cands),
-                            failed=sum(c.status == "failed" for c in cands), best=max(scores, default=None)))
+                            failed=sum(c.status == "failed" for c in cands),
+                            best=(min if view.objective.minimize else max)(scores, default=None)))
     return rows
 
 
@@ -96,9 +100,13 @@ def outcome(view: RunView) -> Outcome | None:
         return None
     best, best_eval = view.leaderboard[0]
     first = next(c for c in view.candidates if c.id in view.scores)
-    return Outcome(best=best, best_score=view.scores[best.id], best_test=best_eval.metrics.get("test_acc"),
-                   first=first, first_score=view.scores[first.id], median=statistics.median(view.scores.values()),
-                   trained=len(view.scores))
+    objective, scores = view.objective, view.scores
+    median = statistics.median(scores.values())
+    return Outcome(best=best, best_score=scores[best.id], best_test=objective.value(best_eval.metrics, "test"),
+                   first=first, first_score=scores[first.id], median=median, trained=len(scores),
+                   metric=f"{objective.label} ({objective.direction})",
+                   over_first=objective.improvement(scores[best.id], scores[first.id]),
+                   over_median=objective.improvement(scores[best.id], median))
 
 
 def cost(view: RunView) -> Cost:

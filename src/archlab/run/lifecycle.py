@@ -59,7 +59,8 @@ def start_run(ws: Workspace, cfg: ExperimentConfig) -> str:
         _check_fits(load_workspace_space(session, cfg.space), task)
         store.add_run(session=session, run=Run(id=run_id, task=cfg.task, space=cfg.space,
                                                config=cfg.resolved(), budget_s=cfg.budget,
-                                               max_evals=cfg.max_evals, pid=os.getpid()))
+                                               max_evals=cfg.max_evals, pid=os.getpid(),
+                                               objective=task.objective, minimize=task.minimize))
     ws.write_config(run_id, cfg.resolved())
     return run_id
 

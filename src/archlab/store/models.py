@@ -19,6 +19,8 @@ class RunBase(SQLModel):
     config: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     budget_s: float | None = None
     max_evals: int | None = None
+    objective: str = "val_acc"  # the metric that ranks the run's results (store/objective.py)
+    minimize: bool = False  # lower objective is better (bits per byte, log-loss, errors)
 
 
 class Run(RunBase, table=True):

@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from archlab.store.models import Candidate, Evaluation, Run, utcnow
+from archlab.store.objective import Objective, of_run
 
 OK = "ok"
 REFERENCE = "reference"  # Candidate.origin of a hand-designed reference model, trained beside a search
@@ -138,19 +139,25 @@ def candidate_evaluations(*, session: Session, candidate_id: str) -> Sequence[Ev
 
 def leaderboard(*, session: Session, run_id: str, limit: int | None = None
                 ) -> list[tuple[Candidate, Evaluation]]:
-    """The run's candidates by validation accuracy of their ok train evaluation, best first.
+    """The run's candidates by its objective (store/objective.py) on their ok train evaluations, best first.
 
     A candidate whose train evaluation was reused from another run still counts for this run.
     """
+    objective = of_run(session.get(Run, run_id))
     query = (select(Candidate, Evaluation)
              .join(Evaluation, col(Evaluation.fingerprint) == col(Candidate.fingerprint))
              .where(Candidate.run_id == run_id, Candidate.status == "evaluated", Candidate.origin != REFERENCE,
                     Evaluation.stage == "train", Evaluation.status == OK))
-    rows = [(c, e) for c, e in session.exec(query).all() if "val_acc" in e.metrics]
-    # One row per candidate (its best fidelity), then best validation accuracy first.
+    rows = [(c, e) for c, e in session.exec(query).all() if objective.value(e.metrics) is not None]
+    # One row per candidate (its best fidelity), then the best objective first.
     best: dict[str, tuple[Candidate, Evaluation]] = {}
     for cand, ev in rows:
-        if cand.id not in best or ev.metrics["val_acc"] > best[cand.id][1].metrics["val_acc"]:
+        if cand.id not in best or objective.key(ev.metrics) > objective.key(best[cand.id][1].metrics):
             best[cand.id] = (cand, ev)
-    ranked = sorted(best.values(), key=lambda ce: (-ce[1].metrics["val_acc"], ce[0].params or 0))
+    ranked = sorted(best.values(), key=lambda ce: (-objective.key(ce[1].metrics), ce[0].params or 0))
     return ranked[:limit] if limit else ranked
+
+
+def run_objective(*, session: Session, run_id: str | None) -> Objective:
+    """What ranks this run's results (validation accuracy for no run, as for a one-off evaluation)."""
+    return of_run(session.get(Run, run_id) if run_id else None)

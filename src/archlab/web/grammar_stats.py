@@ -1,5 +1,5 @@
 """How each search space has done in this workspace: per task, its runs, candidates, evaluated
-candidates and best validation accuracy."""
+candidates and best objective (validation accuracy, bits per byte, ...)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from archlab.store import records as store
+from archlab.store.objective import of_run
 
 
 @dataclass
@@ -18,6 +19,7 @@ class SpaceStat:
     evaluated: int = 0
     best: float | None = None
     best_id: str | None = None
+    metric: str = "val acc"  # what `best` is (store/objective.py's short name)
 
 
 def space_stats(session: Session) -> dict[str, list[SpaceStat]]:
@@ -30,6 +32,9 @@ def space_stats(session: Session) -> dict[str, list[SpaceStat]]:
         stat.candidates += len(candidates)
         stat.evaluated += sum(c.status == "evaluated" for c in candidates)
         board = store.leaderboard(session=session, run_id=run.id, limit=1)
-        if board and (stat.best is None or board[0][1].metrics["val_acc"] > stat.best):
-            stat.best, stat.best_id = board[0][1].metrics["val_acc"], board[0][0].id
+        objective = of_run(run)
+        if board and (stat.best is None or objective.key(board[0][1].metrics) > objective.key({
+                objective.metric: stat.best})):
+            stat.best, stat.best_id = objective.value(board[0][1].metrics), board[0][0].id
+            stat.metric = objective.short
     return {space: sorted(tasks.values(), key=lambda t: t.task) for space, tasks in found.items()}

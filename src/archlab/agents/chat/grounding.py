@@ -24,10 +24,13 @@ _WORD = re.compile(r"[a-z][a-z0-9_]+")
 
 @dataclass
 class Evaluated:
-    """A candidate with its best validation accuracy on the task (ok training evaluations only)."""
+    """A candidate with its best objective on the task (ok training evaluations only): `value` as measured,
+    `key` with higher better (bits per byte enter negated)."""
 
     candidate: Candidate
-    val_acc: float
+    value: float
+    key: float
+    accuracy: float | None = None  # its validation accuracy where the task has one
 
 
 @dataclass
@@ -60,12 +63,13 @@ def evaluated_in_task(ctx: RunContext) -> list[Evaluated]:
              .where(Evaluation.task == ctx.task.name, Evaluation.stage == "train", Evaluation.status == "ok",
                     col(Candidate.status) == "evaluated"))
     best: dict[str, Evaluated] = {}
+    objective = ctx.objective
     with ctx.session() as session:
         for cand, ev in session.exec(query).all():
-            score = ev.metrics.get("val_acc")
-            if score is not None and (cand.id not in best or score > best[cand.id].val_acc):
-                best[cand.id] = Evaluated(cand, float(score))
-    return sorted(best.values(), key=lambda e: (-e.val_acc, e.candidate.params or 0))
+            value = objective.value(ev.metrics)
+            if value is not None and (cand.id not in best or objective.key(ev.metrics) > best[cand.id].key):
+                best[cand.id] = Evaluated(cand, value, objective.key(ev.metrics), ev.metrics.get("val_acc"))
+    return sorted(best.values(), key=lambda e: (-e.key, e.candidate.params or 0))
 
 
 def candidate_refs(evaluated: list[Evaluated], text: str) -> list[CandidateRef]:
@@ -100,5 +104,6 @@ def _tree(ctx: RunContext, candidate: Candidate) -> Node | None:
 
 def _ref(entry: Evaluated, why: str) -> CandidateRef:
     c = entry.candidate
-    return CandidateRef(id=c.id, summary=c.summary or "(free-form module)", val_acc=round(entry.val_acc, 4),
+    accuracy = None if entry.accuracy is None else round(entry.accuracy, 4)
+    return CandidateRef(id=c.id, summary=c.summary or "(free-form module)", val_acc=accuracy,
                         params=c.params, run_id=c.run_id, why=why)

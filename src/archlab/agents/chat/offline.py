@@ -85,7 +85,7 @@ def _origin(space: Space, parent: tuple[Evaluated, Node] | None, text: str) -> s
     entry = parent[0]
     which = "the candidate you named" if entry.candidate.id.lower() in text.lower() else \
         f"the best evaluated candidate of {space.name} in the store"
-    return (f"{MUTATIONS} mutations of {entry.candidate.id} (val {entry.val_acc:.3f}, {which}) "
+    return (f"{MUTATIONS} mutations of {entry.candidate.id} (val {entry.value:.3f}, {which}) "
             f"and {SAMPLES} fresh samples")
 
 

@@ -39,8 +39,8 @@ def train(ctx: RunContext, candidate_id: str) -> None:
     with ctx.session() as session:
         store.upsert_candidate(session=session, candidate=candidate)
     if ok:
-        log.info("candidate %s: val %.3f in %.1fs", candidate.id, evaluation.metrics["val_acc"],
-                 evaluation.wall_s)
+        log.info("candidate %s: %s %.4f in %.1fs", candidate.id, ctx.objective.short,
+                 ctx.objective.value(evaluation.metrics), evaluation.wall_s)
     else:
         log.info("candidate %s failed training: %s", candidate.id, candidate.reason)
 

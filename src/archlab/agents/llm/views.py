@@ -31,27 +31,29 @@ def fault(ctx: RunContext, state: DiscoveryState, role: str, status: str, messag
 
 
 def population(ctx: RunContext) -> dict[str, Any]:
-    """Leaderboard, Pareto front over (val acc, params), lineage and recent failures of the run."""
+    """Leaderboard, Pareto front over (the objective, params), lineage and recent failures of the run."""
+    objective = ctx.objective
     with ctx.session() as session:
         board = store.leaderboard(session=session, run_id=ctx.run_id)
         candidates = store.run_candidates(session=session, run_id=ctx.run_id)
-    rows = [_row(c, e.metrics["val_acc"]) for c, e in board]
+    rows = [_row(c, objective.value(e.metrics), objective.key(e.metrics)) for c, e in board]
     failed = [c for c in candidates if c.status in ("failed", "rejected")][-SHOWN:]
     return {"board": rows[:SHOWN], "pareto": pareto(rows), "evaluated": len(rows),
+            "objective": f"{objective.label}, {objective.direction}",
             "failures": [{"id": c.id, "status": c.status, "summary": c.summary,
                           "reason": (c.reason or "")[:ERROR]} for c in failed]}
 
 
 def pareto(rows: list[dict]) -> list[dict]:
-    """Rows no other row beats on both validation accuracy (higher) and parameters (fewer)."""
-    front = [r for r in rows if not any(o["val_acc"] >= r["val_acc"] and o["params"] <= r["params"]
-                                        and (o["val_acc"], o["params"]) != (r["val_acc"], r["params"])
+    """Rows no other row beats on both the objective ("key": higher is better) and parameters (fewer)."""
+    front = [r for r in rows if not any(o["key"] >= r["key"] and o["params"] <= r["params"]
+                                        and (o["key"], o["params"]) != (r["key"], r["params"])
                                         for o in rows)]
     return sorted(front, key=lambda r: r["params"])
 
 
-def _row(c: Candidate, val_acc: float) -> dict:
-    return {"id": c.id, "val_acc": round(val_acc, 4), "params": c.params or 0, "origin": c.origin,
+def _row(c: Candidate, val: float, key: float) -> dict:
+    return {"id": c.id, "val": round(val, 4), "key": key, "params": c.params or 0, "origin": c.origin,
             "parents": list(c.parent_ids), "summary": c.summary or "(free-form module)"}
 
 

@@ -8,8 +8,8 @@
       # dataset was saved to with save_to_disk (label, default "label"; x: a list/array column, or the others)
     input_shape: [3, 128]                            # optional: each row reshaped (channels first)
     split: {val: 0.2, test: 0.2, seed: 0}            # what the files do not give: stratified, seeded
-    metric: accuracy                                 # what selects; report_metrics are computed beside it
-    report_metrics: [balanced_accuracy, macro_f1]
+    metric: balanced_accuracy                        # selects: accuracy, balanced_accuracy, macro_f1, auroc, log_loss
+    report_metrics: [macro_f1, auroc]
     recipe: {epochs: 30, batch_size: 64, optimizer: adamw, lr: 0.003, schedule: cosine, label_smoothing: 0.1}
     max_params: 500000
 
@@ -33,10 +33,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from archlab.errors import ConfigError
 
 NAME = re.compile(r"[a-z][a-z0-9_-]{0,62}")
-# Metrics a run selects on. The discovery loop ranks by validation accuracy today, so a card selects on accuracy;
-# the others are computed on the host from the same predictions and reported beside it.
-SELECTABLE = ("accuracy",)
+# Metrics a card can select on (`metric`: every ranking, strategy, cascade rung and report uses it, on the validation
+# split) or report beside it; all are computed on the host by scikit-learn from the predictions a job returns.
 REPORTED = ("accuracy", "balanced_accuracy", "macro_f1", "auroc", "log_loss")
+SELECTABLE = REPORTED
+MINIMIZED = ("log_loss",)  # lower is better
 PROBABILISTIC = ("auroc", "log_loss")  # computed from the class probabilities a train job then returns too
 MAX_BYTES = 4 << 30  # a data file above this is refused: it would be read whole into memory
 
@@ -77,8 +78,8 @@ class Recipe(BaseModel):
     class_weights: Literal["none", "balanced"] = Field(
         default="none", description="balanced: each class weighs n_train / (classes * its count) in the loss")
     early_stopping: int = Field(default=0, ge=0, le=100, description="0: off; N: predict at N evenly spaced points "
-                                "of training and keep the point with the best validation accuracy (the host "
-                                "chooses; the model trains the whole recipe)")
+                                "of training and keep the point with the best validation metric (the card's "
+                                "`metric`; the host chooses; the model trains the whole recipe)")
 
     @model_validator(mode="after")
     def _steps_or_epochs(self) -> Recipe:
@@ -96,7 +97,7 @@ class Recipe(BaseModel):
         if self.label_smoothing:
             extras.append(f"label smoothing {self.label_smoothing:g}")
         if self.early_stopping:
-            extras.append(f"early stopping: the best of {self.early_stopping} checks by validation accuracy")
+            extras.append(f"early stopping: the best of {self.early_stopping} checks by the validation metric")
         if self.class_weights != "none":
             extras.append(f"{self.class_weights} class weights")
         epochs = f" ({self.epochs:g} epochs)" if self.epochs is not None else ""
@@ -112,7 +113,7 @@ class TaskCard(BaseModel):
     data: dict[Literal["train", "val", "test"], Source]
     input_shape: tuple[int, ...] | None = None
     split: Split = Field(default_factory=Split)
-    metric: str = "accuracy"
+    metric: str = Field(default="accuracy", description="what selects (on validation): " + ", ".join(SELECTABLE))
     report_metrics: list[str] = Field(default_factory=lambda: ["balanced_accuracy", "macro_f1"])
     recipe: Recipe = Field(default_factory=Recipe)
     max_params: int = Field(default=2_000_000, gt=0)
@@ -136,8 +137,7 @@ class TaskCard(BaseModel):
     @classmethod
     def _metric(cls, value: str) -> str:
         if value not in SELECTABLE:
-            known = f"; {', '.join(m for m in REPORTED if m not in SELECTABLE)} can be report_metrics"
-            raise ValueError(f"a run selects on {', '.join(SELECTABLE)} so far, not {value!r}{known}")
+            raise ValueError(f"unknown metric {value!r}; a run selects on one of {', '.join(SELECTABLE)}")
         return value
 
     @field_validator("report_metrics")

@@ -19,7 +19,7 @@ from archlab.errors import ConfigError
 from archlab.evaluator.references import for_layout
 from archlab.evaluator.task import TaskSpec
 from archlab.evaluator.tasks.base import Task, TaskData
-from archlab.evaluator.tasks.card import PROBABILISTIC, TaskCard, read_source
+from archlab.evaluator.tasks.card import MINIMIZED, PROBABILISTIC, TaskCard, read_source
 
 MIN_PER_CLASS = 2  # in every split: a class the validation split lacks cannot be selected for
 # How prepare() shapes data, part of a task's version: 2 gives feature vectors as (F,), 1 gave them as (1, F).
@@ -136,6 +136,33 @@ class UserTask(Task):
         """The card's name with its data version: evaluations and concepts of changed data never mix."""
         return f"{self.spec.name}@{self.version[:10]}"
 
+    @property
+    def metric(self) -> str:
+        """The card's selecting metric (accuracy unless it names another)."""
+        return self.card.get("metric", "accuracy")
+
+    @property
+    def objective(self) -> str:
+        return "val_acc" if self.metric == "accuracy" else f"val_{self.metric}"
+
+    @property
+    def minimize(self) -> bool:
+        return self.metric in MINIMIZED
+
+    @property
+    def chance(self) -> float:
+        """score_of a uniform guess: 1/K for the accuracies, 0.5 AUROC, -log K log-loss, 1/K² ... for macro-F1
+        (its value at predicting one class for all), so the cascade's hopeless test stays meaningful."""
+        k = self.spec.num_outputs
+        return {"auroc": 0.5, "log_loss": -float(np.log(k)), "macro_f1": 1.0 / k ** 2}.get(self.metric, 1.0 / k)
+
+    @property
+    def metrics(self) -> list[str]:
+        """What score() computes beside accuracy, on validation and test: the selecting metric and the card's
+        report metrics."""
+        wanted = [self.metric, *self.card.get("report_metrics", [])]
+        return [m for i, m in enumerate(wanted) if m != "accuracy" and m not in wanted[:i]]
+
     def train_params(self, data: TaskData) -> dict[str, Any]:
         recipe = self.card.get("recipe", {})
         params = {k: recipe[k] for k in ("optimizer", "schedule", "weight_decay", "label_smoothing") if k in recipe}
@@ -143,7 +170,7 @@ class UserTask(Task):
             params["lr"] = recipe["lr"]
         if recipe.get("early_stopping"):
             params["checks"] = recipe["early_stopping"]
-        if set(self.card.get("report_metrics", [])) & set(PROBABILISTIC):
+        if set(self.metrics) & set(PROBABILISTIC):
             params["probabilities"] = True  # the job returns class probabilities beside its predictions
         if recipe.get("class_weights") == "balanced":
             from sklearn.utils.class_weight import compute_class_weight
@@ -155,11 +182,15 @@ class UserTask(Task):
     def score(self, data: TaskData, outputs: dict) -> dict[str, float]:
         best_step = None
         if self.card.get("recipe", {}).get("early_stopping"):
-            outputs, best_step = best_check(outputs, data.y_val, self.card["recipe"]["early_stopping"])
+            outputs, best_step = best_check(outputs, data.y_val, self.card["recipe"]["early_stopping"],
+                                            self._val_key(data.y_val))
         scores = super().score(data, outputs)
         if best_step is not None:
             scores["best_step"] = best_step
-        metrics = self.card.get("report_metrics", [])
+        return {**scores, **self._metrics(data, outputs)}
+
+    def _metrics(self, data: TaskData, outputs: dict) -> dict[str, float]:
+        scores, metrics = {}, self.metrics
         for split, labels in (("val", data.y_val), ("test", data.y_test)):
             probs = (probabilities(outputs.get(f"{split}_prob"), len(labels), self.spec.num_outputs)
                      if set(metrics) & set(PROBABILISTIC) else None)
@@ -167,10 +198,20 @@ class UserTask(Task):
                 scores[f"{split}_{metric}"] = _metric(metric, labels, outputs[f"{split}_pred"], probs)
         return scores
 
+    def _val_key(self, y_val: np.ndarray):
+        """A check's validation predictions (and probabilities) -> the selecting metric, higher is better."""
+        metric, sign, k = self.metric, -1.0 if self.minimize else 1.0, self.spec.num_outputs
 
-def best_check(outputs: dict, y_val: np.ndarray, checks: int) -> tuple[dict, int]:
-    """Early stopping, on the host: the check whose validation predictions are the most accurate (the earliest
-    among equals) becomes the job's predictions. ValueError when the checks are not what the recipe asked."""
+        def key(pred: list, prob: list | None) -> float:
+            probs = probabilities(prob, len(y_val), k) if metric in PROBABILISTIC else None
+            return sign * _metric(metric, y_val, pred, probs)
+        return key
+
+
+def best_check(outputs: dict, y_val: np.ndarray, checks: int, key=None) -> tuple[dict, int]:
+    """Early stopping, on the host: the check whose validation predictions score best by `key(pred, prob)`
+    (higher is better; default accuracy; the earliest among equals) becomes the job's predictions. ValueError
+    when the checks are not what the recipe asked."""
     steps, at = outputs.get("check_steps"), {k.removesuffix("_at"): v for k, v in outputs.items() if k.endswith("_at")}
     if not isinstance(steps, list) or not steps or len(steps) > checks or "val_pred" not in at or "test_pred" not in at:
         raise ValueError(f"early stopping needs up to {checks} checks with val and test predictions")
@@ -178,8 +219,11 @@ def best_check(outputs: dict, y_val: np.ndarray, checks: int) -> tuple[dict, int
         raise ValueError("early stopping's checks disagree in number or are not in step order")
     if any(len(pred) != len(y_val) for pred in at["val_pred"]):
         raise ValueError(f"every check needs {len(y_val)} validation predictions")
-    accuracy = [float(np.mean(np.asarray(pred) == y_val)) for pred in at["val_pred"]]
-    best = int(np.argmax(accuracy))
+    if key is None:
+        def key(pred, _prob):
+            return float(np.mean(np.asarray(pred) == y_val))
+    probs = at.get("val_prob", [None] * len(steps))
+    best = int(np.argmax([key(pred, prob) for pred, prob in zip(at["val_pred"], probs, strict=True)]))
     return {**outputs, **{key: values[best] for key, values in at.items()}}, int(steps[best])
 
 

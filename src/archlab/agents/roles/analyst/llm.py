@@ -34,12 +34,12 @@ def llm_analyse(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
     prompt = render("analyst.j2", task=task_view(ctx), child=_view(child), comparison=update["insight"].model_dump(),
                     related=[_view(c) for c in related], concepts=shown,
                     history=[{"stage": e.stage, "fidelity": e.fidelity, "seed": e.seed, "status": e.status,
-                              "val_acc": e.metrics.get("val_acc"), "error": (e.error or "")[:ERROR // 2]}
+                              "val": ctx.objective.value(e.metrics), "error": (e.error or "")[:ERROR // 2]}
                              for e in history])
     known = {child.id, *(c.id for c in related)}
     try:
         answers = ctx.llm.structured(site(state, "analyst"), InsightsAnswer, prompt,
-                                     system=render("system.j2", role="analyst"),
+                                     system=render("system.j2", role="analyst", objective=ctx.objective.label),
                                      convert=lambda a: checked(a, known, {c["id"] for c in shown}))
     except LLMError as exc:
         fault(ctx, state, "analyst", exc.status, str(exc), "offline comparison only")

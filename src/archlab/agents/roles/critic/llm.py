@@ -72,7 +72,8 @@ def _llm_review(ctx: RunContext, state: DiscoveryState, candidate: Candidate, co
                     failures=population(ctx)["failures"])
     try:
         answer = ctx.llm.structured(site(state, "critic"), ReviewAnswer, prompt,
-                                    system=render("system.j2", role="critic"), convert=lambda a: a)
+                                    system=render("system.j2", role="critic", objective=ctx.objective.label),
+                                    convert=lambda a: a)
     except LLMError as exc:
         fault(ctx, state, "critic", exc.status, str(exc), "offline verdict (accept)")
         return "accept"

@@ -37,7 +37,7 @@ def llm_plan(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
     known = {row["id"] for row in view["board"]} | {row["id"] for row in view["pareto"]}
     try:
         chosen = ctx.llm.structured(site(state, "planner"), PlanAnswer, prompt,
-                                    system=render("system.j2", role="planner"),
+                                    system=render("system.j2", role="planner", objective=ctx.objective.label),
                                     convert=lambda a: to_plan(a, known, ctx.space.name))
     except LLMBudgetExceeded as exc:
         return {"done": True, "stop_reason": str(exc)}

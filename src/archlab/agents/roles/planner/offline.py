@@ -30,7 +30,8 @@ def plan(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
         return {"done": True, "stop_reason": reason}
     with ctx.session() as session:
         board = store.leaderboard(session=session, run_id=ctx.run_id)
-    population = [(c.id, e.metrics["val_acc"]) for c, e in board if in_space(ctx.space, c)]
+    # (id, the objective with higher better): bits per byte enter as their negatives
+    population = [(c.id, ctx.objective.key(e.metrics)) for c, e in board if in_space(ctx.space, c)]
     if ctx.search.strategy == "tournament":
         chosen = choose_plan(population, ctx.search, step_rng(ctx, state, "plan"), ctx.space.name)
     else:  # a search strategy (agents/strategies/) picks the exact derivation
@@ -39,7 +40,7 @@ def plan(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
     if chosen.move == "refine":  # a fresh sample has no hypothesis for the memory to inform
         summary = next(c.summary for c, _ in board if c.id == chosen.parents[0])
         chosen.concepts = recall(ctx, state, agent="planner",
-                                 query=f"what improves validation accuracy of {summary} on {ctx.task.name}")
+                                 query=f"what improves {ctx.objective.label} of {summary} on {ctx.task.name}")
     return {"plan": chosen, "proposal": None, "verdict": None, "done": False}
 
 
@@ -66,14 +67,15 @@ def see_ideas(ctx: RunContext, state: DiscoveryState) -> list[int]:
 
 def choose_plan(population: list[tuple[str, float]], cfg: SearchConfig, rng: random.Random,
                 space: str) -> Plan:
-    """Explore while the population is small (and now and then); else refine a tournament winner."""
+    """Explore while the population is small (and now and then); else refine a tournament winner (the highest
+    score: the objective oriented so that higher is better)."""
     if len(population) < cfg.init_population or rng.random() < cfg.explore_prob:
         return Plan(move="explore", space=space,
                     hypothesis=f"a fresh sample widens the population ({len(population)} evaluated)")
     entrants = rng.sample(population, min(cfg.tournament_size, len(population)))
     parent, score = max(entrants, key=lambda e: e[1])
     return Plan(move="refine", parents=[parent], space=space,
-                hypothesis=f"a small change to {parent} (val {score:.3f}) can improve it")
+                hypothesis=f"a small change to {parent} (val {abs(score):.3f}) can improve it")
 
 
 def stop_reason(ctx: RunContext, state: DiscoveryState) -> str | None:
