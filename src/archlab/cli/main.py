@@ -194,8 +194,7 @@ def _print_leaderboard(ws: Workspace, run_id: str) -> None:
     with Session(ws.engine) as session:
         board = store.leaderboard(session=session, run_id=run_id, limit=10)
         objective = store.run_objective(session=session, run_id=run_id)
-    test = objective.short.replace("val", "test", 1)
-    table = Table("#", "candidate", "params", objective.short, test, "architecture",
+    table = Table("#", "candidate", "params", objective.short, objective.test_short, "architecture",
                   title=f"leaderboard (by {objective.label}, {objective.direction})")
     for rank, (cand, ev) in enumerate(board, start=1):
         table.add_row(str(rank), cand.id, f"{cand.params:,}", _pct(objective.value(ev.metrics)),

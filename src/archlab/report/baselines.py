@@ -58,9 +58,8 @@ def baselines(view: RunView) -> Block:
                                              _count(s.candidate.params), 0, "-",
                                              f"not trained: {s.candidate.reason or '-'}")
         for s in refs]
-    short = view.objective.short
-    table = Table.of(f"candidate, kind, architecture, params:, seeds:, {short}:, "
-                     f"{short.replace('val', 'test', 1)} (mean ± s.d.):", rows)
+    table = Table.of(f"candidate, kind, architecture, params:, seeds:, {view.objective.short}:, "
+                     f"{view.objective.test_short} (mean ± s.d.):", rows)
     seconds = sum(e.wall_s for e in view.reference_evaluations)
     intro = (f"Each model trained with the task's recipe for {fidelity} steps on the seeds the best candidate was "
              "trained on there, on the same splits." if fidelity else "No candidate of the search trained.")
@@ -73,7 +72,7 @@ def verdict(found: Scores | None, refs: list[Scores], objective: Objective = ACC
     if found is None or not trained:
         return None
     # chosen on validation, like the search's best
-    ref = max(trained, key=lambda s: -s.val_mean if objective.minimize else s.val_mean)
+    ref = objective.best(trained, key=lambda s: s.val_mean)
     delta, spread = objective.improvement(found.test_mean, ref.test_mean), max(found.test_sd, ref.test_sd)
     n = len(found.seeds)
     size = ""

@@ -66,11 +66,10 @@ def rank_figure(rows: list[dict[str, Any]]) -> Figure:
 def best_so_far(points: list[tuple[float, Evaluation]], objective: Objective = ACCURACY
                 ) -> list[tuple[str, list[tuple[float, float]]]]:
     series: dict[int, list[tuple[float, float]]] = {}
-    pick = min if objective.minimize else max
     for x, ev in points:
         line = series.setdefault(ev.fidelity, [])
         value = objective.value(ev.metrics)
-        line.append((x, pick(value, line[-1][1]) if line else value))
+        line.append((x, objective.best((value, line[-1][1])) if line else value))
     return [(f"{steps} steps", line) for steps, line in sorted(series.items())]
 
 

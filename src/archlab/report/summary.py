@@ -91,7 +91,7 @@ def move_rows(view: RunView) -> list[MoveRow]:
                             trained=sum(c.id in view.scores for c in cands),
                             rejected=sum(c.status == "rejected" for c in cands),
                             failed=sum(c.status == "failed" for c in cands),
-                            best=(min if view.objective.minimize else max)(scores, default=None)))
+                            best=view.objective.best(scores)))
     return rows
 
 

@@ -42,6 +42,11 @@ class Objective:
         return f"val {NAMES.get(self.base, (None, self.base))[1]}"
 
     @property
+    def test_short(self) -> str:
+        """The same header on the test split: 'test acc', 'test bpb'."""
+        return self.short.replace("val", "test", 1)
+
+    @property
     def direction(self) -> str:
         return "lower is better" if self.minimize else "higher is better"
 
@@ -55,13 +60,19 @@ class Objective:
     def key(self, metrics: dict[str, Any] | None, split: str = "val") -> float:
         """The metric as a number where higher is better (-inf for a result without it)."""
         value = self.value(metrics, split)
-        if value is None:
-            return -math.inf
+        return -math.inf if value is None else self.oriented(value)
+
+    def oriented(self, value: float) -> float:
+        """A value of the metric turned so that higher is better (its own inverse)."""
         return -value if self.minimize else value
+
+    def best(self, values, key=None, default=None):
+        """The best of `values` (by `key(v)`, a value of the metric; the earliest among equals)."""
+        return max(values, key=lambda v: self.oriented(key(v) if key else v), default=default)
 
     def improvement(self, new: float, old: float) -> float:
         """How much better `new` is than `old`, positive when better, in the metric's own units."""
-        return old - new if self.minimize else new - old
+        return self.oriented(new) - self.oriented(old)
 
 
 ACCURACY = Objective()

@@ -33,8 +33,7 @@ def space_stats(session: Session) -> dict[str, list[SpaceStat]]:
         stat.evaluated += sum(c.status == "evaluated" for c in candidates)
         board = store.leaderboard(session=session, run_id=run.id, limit=1)
         objective = of_run(run)
-        if board and (stat.best is None or objective.key(board[0][1].metrics) > objective.key({
-                objective.metric: stat.best})):
+        if board and (stat.best is None or objective.key(board[0][1].metrics) > objective.oriented(stat.best)):
             stat.best, stat.best_id = objective.value(board[0][1].metrics), board[0][0].id
             stat.metric = objective.short
     return {space: sorted(tasks.values(), key=lambda t: t.task) for space, tasks in found.items()}

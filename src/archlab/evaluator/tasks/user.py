@@ -151,10 +151,10 @@ class UserTask(Task):
 
     @property
     def chance(self) -> float:
-        """score_of a uniform guess: 1/K for the accuracies, 0.5 AUROC, -log K log-loss, 1/K² ... for macro-F1
-        (its value at predicting one class for all), so the cascade's hopeless test stays meaningful."""
+        """score_of a uniform guess: about 1/K for accuracy, balanced accuracy and macro-F1, 0.5 AUROC, -log K
+        log-loss, so the cascade's hopeless test stays meaningful."""
         k = self.spec.num_outputs
-        return {"auroc": 0.5, "log_loss": -float(np.log(k)), "macro_f1": 1.0 / k ** 2}.get(self.metric, 1.0 / k)
+        return {"auroc": 0.5, "log_loss": -float(np.log(k))}.get(self.metric, 1.0 / k)
 
     @property
     def metrics(self) -> list[str]:

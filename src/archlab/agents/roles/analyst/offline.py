@@ -46,7 +46,7 @@ def compare(child_id: str, parent_ids: list[str], scores: dict[str, float],
     if not parents:
         return Insight(candidate_id=child_id, parent_id=None, delta=None,
                        claim=f"{child_id} (fresh sample) reached val {child:.3f}")
-    best = max(parents, key=lambda p: -parents[p] if objective.minimize else parents[p])
+    best = objective.best(parents, key=parents.get)
     delta = objective.improvement(child, parents[best])
     verb = "improved on" if delta > 0 else "did not improve on"
     return Insight(candidate_id=child_id, parent_id=best, delta=delta,

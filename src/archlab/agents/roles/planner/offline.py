@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import statistics
+from collections.abc import Callable
 
 from langgraph.runtime import Runtime
 
@@ -33,7 +34,8 @@ def plan(state: DiscoveryState, runtime: Runtime[RunContext]) -> dict:
     # (id, the objective with higher better): bits per byte enter as their negatives
     population = [(c.id, ctx.objective.key(e.metrics)) for c, e in board if in_space(ctx.space, c)]
     if ctx.search.strategy == "tournament":
-        chosen = choose_plan(population, ctx.search, step_rng(ctx, state, "plan"), ctx.space.name)
+        chosen = choose_plan(population, ctx.search, step_rng(ctx, state, "plan"), ctx.space.name,
+                             shown=lambda key: f"{ctx.objective.short} {ctx.objective.oriented(key):.3f}")
     else:  # a search strategy (agents/strategies/) picks the exact derivation
         chosen = strategy_plan(ctx, step_rng(ctx, state, "plan"))
     chosen.ideas = see_ideas(ctx, state)
@@ -66,7 +68,7 @@ def see_ideas(ctx: RunContext, state: DiscoveryState) -> list[int]:
 
 
 def choose_plan(population: list[tuple[str, float]], cfg: SearchConfig, rng: random.Random,
-                space: str) -> Plan:
+                space: str, shown: Callable[[float], str] = lambda score: f"val {score:.3f}") -> Plan:
     """Explore while the population is small (and now and then); else refine a tournament winner (the highest
     score: the objective oriented so that higher is better)."""
     if len(population) < cfg.init_population or rng.random() < cfg.explore_prob:
@@ -75,7 +77,7 @@ def choose_plan(population: list[tuple[str, float]], cfg: SearchConfig, rng: ran
     entrants = rng.sample(population, min(cfg.tournament_size, len(population)))
     parent, score = max(entrants, key=lambda e: e[1])
     return Plan(move="refine", parents=[parent], space=space,
-                hypothesis=f"a small change to {parent} (val {abs(score):.3f}) can improve it")
+                hypothesis=f"a small change to {parent} ({shown(score)}) can improve it")
 
 
 def stop_reason(ctx: RunContext, state: DiscoveryState) -> str | None:
